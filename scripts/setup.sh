@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine. Idempotent:
+# every step checks first and skips what is already there.
+#   scripts/setup.sh          native build + GPU (lavapipe) + browser test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Cargo.lock
+WASM_PACK_VERSION=0.15.1
+
+log() { printf '[setup] %s\n' "$*"; }
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# --- Debian packages: lavapipe (software Vulkan), Chromium + driver (WebGPU tests)
+need_pkgs=()
+for p in mesa-vulkan-drivers libvulkan1 chromium chromium-driver; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "apt-get install ${need_pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+else
+  log "Debian packages present"
+fi
+
+# --- Rust targets: wasm for the page and browser tests; Windows/macOS only for `cargo check`
+for t in wasm32-unknown-unknown x86_64-pc-windows-msvc aarch64-apple-darwin; do
+  if ! rustup target list --installed | grep -qx "$t"; then
+    log "rustup target add $t"; rustup target add "$t"
+  fi
+done
+
+# --- wasm-bindgen-cli (test runner) at exactly the crate's version
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (~3 min)"
+  cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+# --- wasm-pack (builds the page's package)
+if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then
+  log "cargo install wasm-pack $WASM_PACK_VERSION (~2 min)"
+  cargo install -q wasm-pack --version "$WASM_PACK_VERSION" --force
+fi
+log "done"

@@ -1,0 +1,55 @@
+// Reductions (see src/ops/reduce.rs).
+struct P {
+    n: u32,
+    len: u32,    // per-image elements | parameter length | pixels
+    scale: f32,
+    c: u32,      // channels (mean_hw)
+}
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> src: array<f32>;        // [n, len]
+@group(0) @binding(2) var<storage, read_write> acc: array<f32>;  // [n]
+@group(0) @binding(3) var<storage, read> prm: array<f32>;        // [len]
+@group(0) @binding(4) var<storage, read_write> acc2: array<f32>; // [n]
+@group(0) @binding(5) var<storage, read> xm: array<f32>;         // [n, len, c]
+@group(0) @binding(6) var<storage, read_write> ym: array<f32>;   // [n, c]
+
+var<workgroup> part: array<f32, 64>;
+
+fn wg_sum(lid: u32, v: f32) -> f32 {
+    part[lid] = v;
+    workgroupBarrier();
+    for (var s = 32u; s > 0u; s = s >> 1u) {
+        if (lid < s) { part[lid] += part[lid + s]; }
+        workgroupBarrier();
+    }
+    return part[0];
+}
+
+// one workgroup per image
+@compute @workgroup_size(64)
+fn per_image(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let n = wid.x;
+    var s = 0.0;
+    for (var i = lid; i < p.len; i += 64u) { s += src[n * p.len + i]; }
+    let total = wg_sum(lid, s);
+    if (lid == 0u) { acc[n] += p.scale * total; }
+}
+
+// one workgroup
+@compute @workgroup_size(64)
+fn param_sum(@builtin(local_invocation_index) lid: u32) {
+    var s = 0.0;
+    for (var i = lid; i < p.len; i += 64u) { s += prm[i]; }
+    let total = wg_sum(lid, s);
+    for (var n = lid; n < p.n; n += 64u) { acc2[n] += p.scale * total; }
+}
+
+@compute @workgroup_size(64)
+fn mean_hw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if (i >= p.n * p.c) { return; }
+    let n = i / p.c; let k = i % p.c;
+    var s = 0.0;
+    for (var q = 0u; q < p.len; q++) { s += xm[(n * p.len + q) * p.c + k]; }
+    ym[i] = s / f32(p.len);
+}

@@ -1,0 +1,451 @@
+//! GPU backend on wgpu (Vulkan / Metal / DX12 natively, WebGPU in the browser).
+//! A graph is compiled once into pipelines (cached per shader entry and binding signature),
+//! physical buffers (shared by liveness), one uniform buffer holding every op's params, and a
+//! bind group per op; a run writes the inputs, records every dispatch into one compute pass,
+//! submits once and reads back only the requested outputs.
+use std::collections::HashMap;
+
+use super::{Backend, Host, ParamMap};
+use crate::error::{Error, Result};
+use crate::graph::{Access, Bind, BufId, DType, Graph, Layout, RunArgs};
+use crate::platform;
+
+/// WGSL source of a shader: `shaders/common.wgsl` followed by `shaders/<name>.wgsl`.
+pub fn shader_source(name: &str) -> Option<String> {
+    let body = match name {
+        "actnorm" => include_str!("../../shaders/actnorm.wgsl"),
+        "conv2d" => include_str!("../../shaders/conv2d.wgsl"),
+        "coupling" => include_str!("../../shaders/coupling.wgsl"),
+        "noise" => include_str!("../../shaders/noise.wgsl"),
+        "permute" => include_str!("../../shaders/permute.wgsl"),
+        "prior" => include_str!("../../shaders/prior.wgsl"),
+        "quantize" => include_str!("../../shaders/quantize.wgsl"),
+        "reduce" => include_str!("../../shaders/reduce.wgsl"),
+        "squeeze" => include_str!("../../shaders/squeeze.wgsl"),
+        _ => return None,
+    };
+    Some(format!("{}\n{}", include_str!("../../shaders/common.wgsl"), body))
+}
+
+/// Every shader, for validation.
+pub const SHADERS: &[&str] = &["actnorm", "conv2d", "coupling", "noise", "permute", "prior", "quantize", "reduce", "squeeze"];
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct RuntimeUniform {
+    seed_lo: u32,
+    seed_hi: u32,
+    temperature: f32,
+    _pad: u32,
+}
+
+type PipeKey = (&'static str, &'static str, u32, Vec<(bool, bool)>);
+
+pub struct GpuBackend {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    pipelines: HashMap<PipeKey, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
+    host_params: HashMap<String, Vec<f64>>,
+    param_bufs: HashMap<(String, Layout), wgpu::Buffer>,
+    dummy: wgpu::Buffer,
+    runtime: wgpu::Buffer,
+}
+
+pub struct GpuPlan {
+    graph: Graph,
+    slot_of: Vec<usize>,
+    slots: Vec<wgpu::Buffer>,
+    /// (pipeline index into `pipes`, bind group, workgroups x, y)
+    dispatches: Vec<(usize, wgpu::BindGroup, u32, u32)>,
+    pipes: Vec<wgpu::ComputePipeline>,
+    _uniforms: wgpu::Buffer,
+    staging: HashMap<BufId, wgpu::Buffer>,
+}
+
+impl GpuPlan {
+    /// Bytes of device memory held by the plan's activation buffers.
+    pub fn bytes(&self) -> u64 {
+        self.slots.iter().map(|b| b.size()).sum()
+    }
+    pub fn dispatch_count(&self) -> usize {
+        self.dispatches.len()
+    }
+}
+
+impl GpuBackend {
+    /// Opens the default adapter (high performance) with its full limits. Fails loudly when none.
+    pub async fn new() -> Result<Self> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                apply_limit_buckets: false,
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("no WebGPU/Vulkan/Metal/DX12 adapter found ({e})")))?;
+        Self::from_adapter(adapter).await
+    }
+
+    pub async fn from_adapter(adapter: wgpu::Adapter) -> Result<Self> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("glow"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("could not open device on {}: {e}", info.name)))?;
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let dummy = device.create_buffer(&wgpu::BufferDescriptor { label: Some("dummy"), size: 16, usage, mapped_at_creation: false });
+        let runtime = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("runtime"),
+            size: 16,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(GpuBackend {
+            device,
+            queue,
+            info,
+            limits,
+            modules: HashMap::new(),
+            pipelines: HashMap::new(),
+            host_params: HashMap::new(),
+            param_bufs: HashMap::new(),
+            dummy,
+            runtime,
+        })
+    }
+
+    fn check_binding(&self, what: &str, bytes: u64) -> Result<()> {
+        let max = (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size);
+        if bytes > max {
+            return Err(Error::Limit(format!(
+                "{what} needs {bytes} bytes in one storage binding, but this adapter ({}) allows at most {max} \
+                 (max_storage_buffer_binding_size); use a smaller batch or model",
+                self.info.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn param_bytes(&self, name: &str, layout: Layout) -> Result<Vec<f32>> {
+        let v = self.host_params.get(name).ok_or_else(|| Error::Weights(format!("graph needs parameter `{name}`, not uploaded")))?;
+        Ok(match layout {
+            Layout::Plain => v.iter().map(|&x| x as f32).collect(),
+            Layout::ConvPacked { cout } => {
+                let cout = cout as usize;
+                let c8 = cout.div_ceil(8) * 8;
+                let rows = v.len() / cout.max(1);
+                let mut out = vec![0f32; rows * c8];
+                for r in 0..rows {
+                    for c in 0..cout {
+                        out[r * c8 + c] = v[r * cout + c] as f32;
+                    }
+                }
+                out
+            }
+        })
+    }
+
+    fn param_buffer(&mut self, name: &str, layout: Layout) -> Result<wgpu::Buffer> {
+        let key = (name.to_string(), layout);
+        if let Some(b) = self.param_bufs.get(&key) {
+            return Ok(b.clone());
+        }
+        let data = self.param_bytes(name, layout)?;
+        let bytes = (data.len() as u64 * 4).max(16);
+        self.check_binding(&format!("parameter `{name}`"), bytes)?;
+        let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(name),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(&data));
+        self.param_bufs.insert(key, buf.clone());
+        Ok(buf)
+    }
+
+    fn pipeline(&mut self, key: PipeKey) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
+        if let Some(p) = self.pipelines.get(&key) {
+            return Ok(p.clone());
+        }
+        let (shader, entry, base, ref kinds) = key;
+        if !self.modules.contains_key(shader) {
+            let src = shader_source(shader).ok_or_else(|| Error::Gpu(format!("unknown shader {shader}")))?;
+            let m = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(shader),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            });
+            self.modules.insert(shader, m);
+        }
+        let mut entries = vec![uniform_entry(0)];
+        for (i, &(is_uniform, read_only)) in kinds.iter().enumerate() {
+            let binding = base + i as u32;
+            entries.push(if is_uniform {
+                uniform_entry(binding)
+            } else {
+                wgpu::BindGroupLayoutEntry {
+                    binding,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                }
+            });
+        }
+        let bgl = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(entry), entries: &entries });
+        let layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(entry),
+            bind_group_layouts: &[Some(&bgl)],
+            immediate_size: 0,
+        });
+        let pipe = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&format!("{shader}::{entry}")),
+            layout: Some(&layout),
+            module: &self.modules[shader],
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        self.pipelines.insert(key.clone(), (pipe.clone(), bgl.clone()));
+        Ok((pipe, bgl))
+    }
+
+    fn split_workgroups(&self, n: u32) -> Result<(u32, u32)> {
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        if n <= max {
+            return Ok((n.max(1), 1));
+        }
+        let y = n.div_ceil(max);
+        if y > max {
+            return Err(Error::Limit(format!("dispatch of {n} workgroups exceeds {max}² (max_compute_workgroups_per_dimension)")));
+        }
+        Ok((max, y))
+    }
+}
+
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+        count: None,
+    }
+}
+
+fn words(d: &crate::graph::BufDesc) -> usize {
+    match d.dtype {
+        DType::F32 => d.len,
+        DType::U8 => d.len.div_ceil(4),
+    }
+}
+
+impl Backend for GpuBackend {
+    type Plan = GpuPlan;
+
+    fn describe(&self) -> String {
+        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
+    }
+
+    fn set_params(&mut self, params: &ParamMap) -> Result<()> {
+        for (k, (_, v)) in params {
+            self.host_params.insert(k.clone(), v.clone());
+        }
+        let keys: Vec<(String, Layout)> = self.param_bufs.keys().filter(|(n, _)| params.contains_key(n)).cloned().collect();
+        for (name, layout) in keys {
+            let data = self.param_bytes(&name, layout)?;
+            let buf = &self.param_bufs[&(name.clone(), layout)];
+            if buf.size() < data.len() as u64 * 4 {
+                return Err(Error::Weights(format!("parameter `{name}` changed size")));
+            }
+            self.queue.write_buffer(buf, 0, bytemuck::cast_slice(&data));
+        }
+        Ok(())
+    }
+
+    fn build(&mut self, graph: Graph) -> Result<GpuPlan> {
+        let (slot_of, sizes) = graph.plan_memory();
+        // a slot's size in 4-byte words: the largest tenant
+        let mut slot_words = vec![0usize; sizes.len()];
+        for (b, d) in graph.bufs.iter().enumerate() {
+            slot_words[slot_of[b]] = slot_words[slot_of[b]].max(words(d));
+        }
+        let mut slots = Vec::with_capacity(sizes.len());
+        for (s, &w) in slot_words.iter().enumerate() {
+            let bytes = (w as u64 * 4).max(16);
+            let tenant = graph.bufs.iter().enumerate().find(|(b, _)| slot_of[*b] == s).map(|(_, d)| d.name.as_str()).unwrap_or("?");
+            self.check_binding(&format!("activation buffer `{tenant}`"), bytes)?;
+            slots.push(self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(tenant),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }));
+        }
+        let calls: Vec<_> = graph.ops.iter().map(|o| o.gpu()).collect();
+        let align = self.limits.min_uniform_buffer_offset_alignment as usize;
+        let mut ubytes = Vec::new();
+        let mut offsets = Vec::with_capacity(calls.len());
+        for c in &calls {
+            offsets.push(ubytes.len());
+            ubytes.extend_from_slice(&c.uniform);
+            ubytes.resize(ubytes.len().div_ceil(align) * align, 0);
+        }
+        let uniforms = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("op params"),
+            size: ubytes.len().max(16) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&uniforms, 0, &ubytes);
+        let mut pipes: Vec<wgpu::ComputePipeline> = Vec::new();
+        let mut pipe_index: HashMap<PipeKey, usize> = HashMap::new();
+        let mut dispatches = Vec::with_capacity(calls.len());
+        for (c, &off) in calls.iter().zip(&offsets) {
+            let kinds: Vec<(bool, bool)> = c
+                .binds
+                .iter()
+                .map(|b| match b {
+                    Bind::Runtime => (true, true),
+                    Bind::Buf(_, a) | Bind::Param(_, _, a) => (false, *a == Access::Read),
+                    Bind::Dummy => (false, true),
+                })
+                .collect();
+            let key: PipeKey = (c.shader, c.entry, c.base, kinds);
+            let (pipe, bgl) = self.pipeline(key.clone())?;
+            let pi = *pipe_index.entry(key).or_insert_with(|| {
+                pipes.push(pipe);
+                pipes.len() - 1
+            });
+            let mut bufs: Vec<wgpu::Buffer> = Vec::new();
+            for b in &c.binds {
+                bufs.push(match b {
+                    Bind::Buf(id, _) => slots[slot_of[*id]].clone(),
+                    Bind::Param(n, l, _) => self.param_buffer(n, *l)?,
+                    Bind::Dummy => self.dummy.clone(),
+                    Bind::Runtime => self.runtime.clone(),
+                });
+            }
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &uniforms,
+                    offset: off as u64,
+                    size: std::num::NonZeroU64::new(c.uniform.len() as u64),
+                }),
+            }];
+            for (i, b) in bufs.iter().enumerate() {
+                entries.push(wgpu::BindGroupEntry { binding: c.base + i as u32, resource: b.as_entire_binding() });
+            }
+            let bg = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(c.entry), layout: &bgl, entries: &entries });
+            let (x, y) = self.split_workgroups(c.workgroups)?;
+            dispatches.push((pi, bg, x, y));
+        }
+        Ok(GpuPlan { graph, slot_of, slots, dispatches, pipes, _uniforms: uniforms, staging: HashMap::new() })
+    }
+
+    async fn run(&mut self, plan: &mut GpuPlan, inputs: Vec<(BufId, Host)>, outputs: &[BufId], args: RunArgs) -> Result<Vec<Host>> {
+        for (b, data) in inputs {
+            let d = &plan.graph.bufs[b];
+            let buf = &plan.slots[plan.slot_of[b]];
+            match data {
+                Host::U8(mut v) => {
+                    super::cpu::check_len(&plan.graph, b, v.len(), d.len)?;
+                    v.resize(v.len().div_ceil(4) * 4, 0);
+                    self.queue.write_buffer(buf, 0, &v);
+                }
+                Host::F(v) => {
+                    super::cpu::check_len(&plan.graph, b, v.len(), d.len)?;
+                    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+                    self.queue.write_buffer(buf, 0, bytemuck::cast_slice(&f));
+                }
+            }
+        }
+        let rt = RuntimeUniform { seed_lo: args.seed as u32, seed_hi: (args.seed >> 32) as u32, temperature: args.temperature, _pad: 0 };
+        self.queue.write_buffer(&self.runtime, 0, bytemuck::bytes_of(&rt));
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("glow run") });
+        for (b, d) in plan.graph.bufs.iter().enumerate() {
+            if d.zeroed {
+                enc.clear_buffer(&plan.slots[plan.slot_of[b]], 0, None);
+            }
+        }
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("glow"), timestamp_writes: None });
+            for (pi, bg, x, y) in &plan.dispatches {
+                pass.set_pipeline(&plan.pipes[*pi]);
+                pass.set_bind_group(0, bg, &[]);
+                pass.dispatch_workgroups(*x, *y, 1);
+            }
+        }
+        for &b in outputs {
+            let bytes = words(&plan.graph.bufs[b]) as u64 * 4;
+            let st = plan.staging.entry(b).or_insert_with(|| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size: bytes.max(4),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            });
+            enc.copy_buffer_to_buffer(&plan.slots[plan.slot_of[b]], 0, st, 0, bytes);
+        }
+        self.queue.submit([enc.finish()]);
+        let mut out = Vec::with_capacity(outputs.len());
+        for &b in outputs {
+            let d = &plan.graph.bufs[b];
+            let raw = read_buffer(&self.device, &plan.staging[&b], words(d) as u64 * 4).await?;
+            out.push(match d.dtype {
+                DType::U8 => Host::U8(raw[..d.len].to_vec()),
+                DType::F32 => Host::F(bytemuck::cast_slice::<u8, f32>(&raw).iter().map(|&v| v as f64).collect()),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn read_params(&mut self, names: &[String]) -> Result<Vec<Vec<f64>>> {
+        let mut out = Vec::new();
+        for n in names {
+            let buf = self.param_buffer(n, Layout::Plain)?;
+            let len = self.host_params[n].len();
+            let st = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("param readback"),
+                size: buf.size(),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(&buf, 0, &st, 0, buf.size());
+            self.queue.submit([enc.finish()]);
+            let raw = read_buffer(&self.device, &st, buf.size()).await?;
+            out.push(bytemuck::cast_slice::<u8, f32>(&raw)[..len].iter().map(|&v| v as f64).collect());
+        }
+        Ok(out)
+    }
+}
+
+async fn read_buffer(device: &wgpu::Device, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let slice = buf.slice(..bytes);
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    platform::wait_mapped(device, rx).await.map_err(Error::Gpu)?;
+    let data = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("mapped range: {e}")))?.to_vec();
+    buf.unmap();
+    Ok(data)
+}

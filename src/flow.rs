@@ -1,0 +1,366 @@
+//! The Glow graph, written once: encode (image -> latents, logdet, log p), its data-dependent
+//! init variant, and decode / sample. Both backends run these graphs.
+use crate::config::{Coupling as CouplingKind, GlowConfig, LevelShape, Permutation};
+use crate::graph::{BufId, DType, Graph};
+use crate::ops::actnorm::{ActNorm, ActNormInit, ActNormParams};
+use crate::ops::conv2d::{Conv2d, ConvParams};
+use crate::ops::coupling::{Coupling, CouplingParams};
+use crate::ops::noise::{Gaussian, NoiseParams};
+use crate::ops::permute::{Permute, PermuteParams};
+use crate::ops::prior::{Prior, PriorParams};
+use crate::ops::quantize::{Dequantize, QuantParams, Quantize};
+use crate::ops::reduce::{MeanHw, ParamSum, ReduceImage, ReduceParams};
+use crate::ops::squeeze::{Squeeze, SqueezeParams};
+use crate::params::step_prefix;
+
+/// What the encoder reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EncodeInput {
+    /// u8 images, preprocessed on the device (with dequantisation noise or the bin centre).
+    Image { noise: bool },
+    /// Already-preprocessed floats `x` in [-0.5, 0.5] (tests, Jacobians).
+    Float,
+}
+
+/// Buffers of an encode graph.
+#[derive(Clone, Debug)]
+pub struct EncodeIo {
+    pub input: BufId,
+    pub labels: Option<BufId>,
+    pub logdet: BufId,
+    pub logp: BufId,
+    /// Standardised latents per level (splits, then the top), each [n, pixels·channels].
+    pub eps: Vec<BufId>,
+    pub logits: Option<BufId>,
+}
+
+/// Buffers of a decode graph.
+#[derive(Clone, Debug)]
+pub struct DecodeIo {
+    /// Latent inputs (decode) or device-generated noise (sample).
+    pub eps: Vec<BufId>,
+    pub labels: Option<BufId>,
+    /// Continuous output before quantisation [n, H, W, C].
+    pub x: BufId,
+    /// u8 output image.
+    pub image: BufId,
+}
+
+struct B<'a> {
+    cfg: &'a GlowConfig,
+    g: Graph,
+    n: usize,
+    init: bool,
+}
+
+fn u(v: usize) -> u32 {
+    v as u32
+}
+
+impl B<'_> {
+    fn actnorm(&self, x: BufId, name: &str, pixels: usize, c: usize, relu: bool) -> (ActNormParams, String, String) {
+        let _ = x;
+        (ActNormParams { pixels: u(pixels), c: u(c), relu: relu as u32, _pad: 0 }, format!("{name}.bias"), format!("{name}.logs"))
+    }
+
+    /// conv (no bias) -> actnorm -> ReLU; fused into the conv's epilogue except during init.
+    fn conv_actnorm_relu(&mut self, x: BufId, y: BufId, w: String, an: &str, mut p: ConvParams) {
+        let (ap, bias, logs) = self.actnorm(y, an, p.pixels(), p.cout as usize, true);
+        if self.init {
+            self.g.push(Conv2d { x, y, weight: w, bias: None, logs: None, p });
+            self.g.push(ActNormInit { x: y, bias: bias.clone(), logs: logs.clone(), p: ap });
+            self.g.push(ActNorm { x: y, bias, logs, reverse: false, p: ap });
+        } else {
+            p.epilogue = 1;
+            p.relu = 1;
+            self.g.push(Conv2d { x, y, weight: w, bias: Some(bias), logs: Some(logs), p });
+        }
+    }
+
+    /// `conv2d_zeros`: conv + bias, scaled by exp(3·logs).
+    fn conv_zeros(&mut self, x: BufId, y: BufId, name: &str, mut p: ConvParams) {
+        p.epilogue = 1;
+        self.g.push(Conv2d {
+            x,
+            y,
+            weight: format!("{name}.w"),
+            bias: Some(format!("{name}.bias")),
+            logs: Some(format!("{name}.logs")),
+            p,
+        });
+    }
+
+    /// The coupling network `f(z1)`, reading channels [0, c1) of `x` in place.
+    fn coupling_net(&mut self, pre: &str, s: &LevelShape, x: BufId) -> BufId {
+        let (n, hid) = (self.n, self.cfg.hidden);
+        let pixels = n * s.pixels();
+        let out_c = if self.cfg.coupling == CouplingKind::Affine { 2 * s.c2() } else { s.c2() };
+        let h1 = self.g.buf(format!("{pre}.h1"), pixels * hid);
+        let mut p1 = ConvParams::new(n, s.h, s.w, s.c1(), hid, 3, true);
+        p1.cin_stride = u(s.c);
+        self.conv_actnorm_relu(x, h1, format!("{pre}.coupling.conv1.w"), &format!("{pre}.coupling.an1"), p1);
+        let h2 = self.g.buf(format!("{pre}.h2"), pixels * hid);
+        let p2 = ConvParams::new(n, s.h, s.w, hid, hid, 1, false);
+        self.conv_actnorm_relu(h1, h2, format!("{pre}.coupling.conv2.w"), &format!("{pre}.coupling.an2"), p2);
+        let h = self.g.buf(format!("{pre}.h"), pixels * out_c);
+        self.conv_zeros(h2, h, &format!("{pre}.coupling.conv3"), ConvParams::new(n, s.h, s.w, hid, out_c, 3, true));
+        h
+    }
+
+    fn coupling_params(&self, s: &LevelShape) -> CouplingParams {
+        CouplingParams { pixels: u(self.n * s.pixels()), c: u(s.c), c1: u(s.c1()), c2: u(s.c2()) }
+    }
+
+    fn perm_conv(&mut self, x: BufId, s: &LevelShape, pre: &str, w: String) -> BufId {
+        let y = self.g.buf(format!("{pre}.perm"), self.n * s.pixels() * s.c);
+        self.g.push(Conv2d { x, y, weight: w, bias: None, logs: None, p: ConvParams::new(self.n, s.h, s.w, s.c, s.c, 1, false) });
+        y
+    }
+
+    fn perm_gather(&mut self, x: BufId, s: &LevelShape, pre: &str, perm: String, reverse: bool) -> BufId {
+        let y = self.g.buf(format!("{pre}.perm"), self.n * s.pixels() * s.c);
+        let p = PermuteParams { pixels: u(self.n * s.pixels()), c: u(s.c), _pad: [0; 2] };
+        self.g.push(Permute { x, y, perm, reverse, p });
+        y
+    }
+
+    fn step_forward(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId, logdet: BufId) -> BufId {
+        let (n, hw) = (self.n, s.pixels());
+        let pre = step_prefix(l, k);
+        let (ap, bias, logs) = self.actnorm(x, &format!("{pre}.actnorm"), n * hw, s.c, false);
+        if self.init {
+            self.g.push(ActNormInit { x, bias: bias.clone(), logs: logs.clone(), p: ap });
+        }
+        self.g.push(ActNorm { x, bias, logs: logs.clone(), reverse: false, p: ap });
+        let rp = |len: usize, scale: f64| ReduceParams { n: u(n), len: u(len), scale: scale as f32, c: 0 };
+        self.g.push(ParamSum { param: logs, acc: logdet, p: rp(s.c, 3.0 * hw as f64) });
+        x = match self.cfg.permutation {
+            Permutation::Invconv => {
+                let y = self.perm_conv(x, s, &pre, format!("{pre}.invconv.w"));
+                self.g.push(ParamSum { param: format!("derived.{pre}.invconv.logabsdet"), acc: logdet, p: rp(1, hw as f64) });
+                y
+            }
+            Permutation::InvconvLu => {
+                let y = self.perm_conv(x, s, &pre, format!("derived.{pre}.invconv.w"));
+                self.g.push(ParamSum { param: format!("{pre}.invconv.log_s"), acc: logdet, p: rp(s.c, hw as f64) });
+                y
+            }
+            Permutation::Shuffle => self.perm_gather(x, s, &pre, format!("{pre}.shuffle.perm"), false),
+            Permutation::Reverse => self.perm_gather(x, s, &pre, format!("derived.{pre}.reverse.perm"), false),
+        };
+        let h = self.coupling_net(&pre, s, x);
+        let affine = self.cfg.coupling == CouplingKind::Affine;
+        let ls = affine.then(|| self.g.buf(format!("{pre}.logscale"), n * hw * s.c2()));
+        self.g.push(Coupling { x, h, ls, affine, reverse: false, p: self.coupling_params(s) });
+        if let Some(ls) = ls {
+            self.g.push(ReduceImage { src: ls, acc: logdet, p: rp(hw * s.c2(), 1.0) });
+        }
+        x
+    }
+
+    fn step_inverse(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId) -> BufId {
+        let pre = step_prefix(l, k);
+        let h = self.coupling_net(&pre, s, x);
+        let affine = self.cfg.coupling == CouplingKind::Affine;
+        self.g.push(Coupling { x, h, ls: None, affine, reverse: true, p: self.coupling_params(s) });
+        x = match self.cfg.permutation {
+            Permutation::Invconv | Permutation::InvconvLu => {
+                self.perm_conv(x, s, &pre, format!("derived.{pre}.invconv.w_inv"))
+            }
+            Permutation::Shuffle => self.perm_gather(x, s, &pre, format!("{pre}.shuffle.perm"), true),
+            Permutation::Reverse => self.perm_gather(x, s, &pre, format!("derived.{pre}.reverse.perm"), true),
+        };
+        let (ap, bias, logs) = self.actnorm(x, &format!("{pre}.actnorm"), self.n * s.pixels(), s.c, false);
+        self.g.push(ActNorm { x, bias, logs, reverse: true, p: ap });
+        x
+    }
+
+    /// Split prior `h` [n, pixels, 2·c2] from the kept half (channels [0, c1) of `x`).
+    fn split_prior_h(&mut self, l: usize, s: &LevelShape, x: BufId) -> BufId {
+        let h = self.g.buf(format!("l{l}.prior.h"), self.n * s.pixels() * 2 * s.c2());
+        let mut p = ConvParams::new(self.n, s.h, s.w, s.c1(), 2 * s.c2(), 3, true);
+        p.cin_stride = u(s.c);
+        self.conv_zeros(x, h, &format!("l{l}.prior"), p);
+        h
+    }
+
+    /// Top prior: `h` [pixels, 2C] shared by the batch, plus the class embedding [n, 2C].
+    fn top_prior_h(&mut self, s: &LevelShape) -> (BufId, Option<BufId>, Option<BufId>) {
+        let c2 = 2 * s.c;
+        let h = if self.cfg.learn_top {
+            let h = self.g.buf("top.h", s.pixels() * c2);
+            // a conv over a zero input: only the edge channel contributes
+            self.conv_zeros(h, h, "top.prior", ConvParams::new(1, s.h, s.w, 0, c2, 3, true));
+            h
+        } else {
+            self.g.zeroed("top.h", s.pixels() * c2)
+        };
+        if self.cfg.n_classes == 0 {
+            return (h, None, None);
+        }
+        let nc = self.cfg.n_classes;
+        let labels = self.g.io("labels", self.n * nc, DType::F32);
+        let v = self.g.buf("top.y_emb", self.n * c2);
+        self.conv_zeros(labels, v, "top.y_emb", ConvParams::new(self.n, 1, 1, nc, c2, 1, false));
+        (h, Some(v), Some(labels))
+    }
+
+    fn top_prior_params(&self, s: &LevelShape, has_vec: bool) -> PriorParams {
+        PriorParams {
+            n: u(self.n),
+            pixels: u(s.pixels()),
+            cz: u(s.c),
+            z_stride: u(s.c),
+            z_off: 0,
+            interleaved: 0,
+            h_batched: 0,
+            has_vec: has_vec as u32,
+        }
+    }
+
+    fn split_prior_params(&self, s: &LevelShape) -> PriorParams {
+        PriorParams {
+            n: u(self.n),
+            pixels: u(s.pixels()),
+            cz: u(s.c2()),
+            z_stride: u(s.c),
+            z_off: u(s.c1()),
+            interleaved: 1,
+            h_batched: 1,
+            has_vec: 0,
+        }
+    }
+
+    fn quant_params(&self) -> QuantParams {
+        QuantParams {
+            len: u(self.n * self.cfg.dims()),
+            shift: 8 - self.cfg.n_bits,
+            n_bins: self.cfg.n_bins() as f32,
+            noise: 0,
+            stream: 1,
+            _pad: [0; 3],
+        }
+    }
+}
+
+/// Encode graph for a batch of `n`. With `init`, every actnorm first sets its parameters from
+/// the data it sees (data-dependent init, in one pass on the device).
+pub fn encode_graph(cfg: &GlowConfig, n: usize, input: EncodeInput, init: bool) -> (Graph, EncodeIo) {
+    let mut b = B { cfg, g: Graph::default(), n, init };
+    let d = cfg.dims();
+    let shapes = cfg.level_shapes();
+    let (input_buf, x0) = match input {
+        EncodeInput::Image { noise } => {
+            let img = b.g.io("image", n * d, DType::U8);
+            let x0 = b.g.buf("x", n * d);
+            let mut p = b.quant_params();
+            p.noise = noise as u32;
+            b.g.push(Quantize { img, x: x0, p });
+            (img, x0)
+        }
+        EncodeInput::Float => {
+            let x0 = b.g.io("x", n * d, DType::F32);
+            (x0, x0)
+        }
+    };
+    let logdet = b.g.zeroed("logdet", n);
+    let logp = b.g.zeroed("logp", n);
+    let s0 = shapes[0];
+    let mut x = b.g.buf("l0.in", n * s0.pixels() * s0.c);
+    let ci = u(cfg.image_channels);
+    let sp = SqueezeParams { n: u(n), h: u(s0.h), w: u(s0.w), c: ci, c_total: ci, c_off: 0, _pad: [0; 2] };
+    b.g.push(Squeeze { wide: x0, narrow: x, reverse: false, p: sp });
+    let mut eps = Vec::new();
+    let (mut labels, mut logits) = (None, None);
+    for (l, s) in shapes.iter().enumerate() {
+        for k in 0..cfg.depth {
+            x = b.step_forward(l, k, s, x, logdet);
+        }
+        let rp = |len: usize| ReduceParams { n: u(n), len: u(len), scale: 1.0, c: 0 };
+        if l + 1 < shapes.len() {
+            let h = b.split_prior_h(l, s, x);
+            let e = b.g.io(format!("eps{l}"), n * s.pixels() * s.c2(), DType::F32);
+            let lp = b.g.buf(format!("l{l}.lp"), n * s.pixels() * s.c2());
+            let p = b.split_prior_params(s);
+            b.g.push(Prior { z: x, h, v: None, eps: e, lp: Some(lp), reverse: false, p });
+            b.g.push(ReduceImage { src: lp, acc: logp, p: rp(s.pixels() * s.c2()) });
+            eps.push(e);
+            let nx = shapes[l + 1];
+            let xn = b.g.buf(format!("l{}.in", l + 1), n * nx.pixels() * nx.c);
+            let sp = SqueezeParams { n: u(n), h: u(nx.h), w: u(nx.w), c: u(s.c1()), c_total: u(s.c), c_off: 0, _pad: [0; 2] };
+            b.g.push(Squeeze { wide: x, narrow: xn, reverse: false, p: sp });
+            x = xn;
+        } else {
+            let (h, v, lab) = b.top_prior_h(s);
+            labels = lab;
+            let e = b.g.io("eps_top", n * s.pixels() * s.c, DType::F32);
+            let lp = b.g.buf("top.lp", n * s.pixels() * s.c);
+            let p = b.top_prior_params(s, v.is_some());
+            b.g.push(Prior { z: x, h, v, eps: e, lp: Some(lp), reverse: false, p });
+            b.g.push(ReduceImage { src: lp, acc: logp, p: rp(s.pixels() * s.c) });
+            eps.push(e);
+            if cfg.n_classes > 0 {
+                let zm = b.g.buf("top.mean", n * s.c);
+                b.g.push(MeanHw { x, y: zm, p: ReduceParams { n: u(n), len: u(s.pixels()), scale: 1.0, c: u(s.c) } });
+                let lg = b.g.io("logits", n * cfg.n_classes, DType::F32);
+                b.conv_zeros(zm, lg, "classifier", ConvParams::new(n, 1, 1, s.c, cfg.n_classes, 1, false));
+                logits = Some(lg);
+            }
+        }
+    }
+    (b.g, EncodeIo { input: input_buf, labels, logdet, logp, eps, logits })
+}
+
+/// Decode graph for a batch of `n`; with `sample`, the latents are N(0, T²) noise drawn on the
+/// device (stream 100 + level) instead of inputs.
+pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeIo) {
+    let mut b = B { cfg, g: Graph::default(), n, init: false };
+    let shapes = cfg.level_shapes();
+    let nl = shapes.len();
+    let eps: Vec<BufId> = shapes
+        .iter()
+        .enumerate()
+        .map(|(l, s)| {
+            let len = n * s.pixels() * if l + 1 < nl { s.c2() } else { s.c };
+            let name = if l + 1 < nl { format!("eps{l}") } else { "eps_top".into() };
+            if sample {
+                let e = b.g.buf(name, len);
+                b.g.push(Gaussian { y: e, p: NoiseParams { len: u(len), stream: 100 + u(l), _pad: [0; 2] } });
+                e
+            } else {
+                b.g.io(name, len, DType::F32)
+            }
+        })
+        .collect();
+    let st = shapes[nl - 1];
+    let (h, v, labels) = b.top_prior_h(&st);
+    let mut x = b.g.buf(format!("l{}.out", nl - 1), n * st.pixels() * st.c);
+    let p = b.top_prior_params(&st, v.is_some());
+    b.g.push(Prior { z: x, h, v, eps: eps[nl - 1], lp: None, reverse: true, p });
+    for l in (0..nl).rev() {
+        let s = shapes[l];
+        if l + 1 < nl {
+            let nx = shapes[l + 1];
+            let xl = b.g.buf(format!("l{l}.out"), n * s.pixels() * s.c);
+            let sp = SqueezeParams { n: u(n), h: u(nx.h), w: u(nx.w), c: u(s.c1()), c_total: u(s.c), c_off: 0, _pad: [0; 2] };
+            b.g.push(Squeeze { wide: xl, narrow: x, reverse: true, p: sp });
+            let h = b.split_prior_h(l, &s, xl);
+            let p = b.split_prior_params(&s);
+            b.g.push(Prior { z: xl, h, v: None, eps: eps[l], lp: None, reverse: true, p });
+            x = xl;
+        }
+        for k in (0..cfg.depth).rev() {
+            x = b.step_inverse(l, k, &s, x);
+        }
+    }
+    let d = cfg.dims();
+    let xo = b.g.io("x_out", n * d, DType::F32);
+    let s0 = shapes[0];
+    let ci = u(cfg.image_channels);
+    let sp = SqueezeParams { n: u(n), h: u(s0.h), w: u(s0.w), c: ci, c_total: ci, c_off: 0, _pad: [0; 2] };
+    b.g.push(Squeeze { wide: xo, narrow: x, reverse: true, p: sp });
+    let image = b.g.io("image_out", n * d, DType::U8);
+    let p = b.quant_params();
+    b.g.push(Dequantize { x: xo, img: image, p });
+    (b.g, DecodeIo { eps, labels, x: xo, image })
+}

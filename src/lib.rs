@@ -1,0 +1,23 @@
+//! Glow (Kingma & Dhariwal 2018) on wgpu: every layer as a WGSL compute shader, with an f32/f64
+//! CPU backend running the same graph. See README.md.
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod flow;
+pub mod graph;
+pub mod latent;
+pub mod linalg;
+pub mod model;
+pub mod ops;
+pub mod params;
+pub mod platform;
+pub mod rng;
+
+pub use backend::cpu::CpuBackend;
+pub use backend::gpu::GpuBackend;
+pub use backend::Backend;
+pub use config::{Coupling, GlowConfig, Permutation};
+pub use error::{Error, Result};
+pub use latent::Latents;
+pub use model::{Encoded, Glow};
+pub use params::Params;

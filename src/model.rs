@@ -1,0 +1,261 @@
+//! The Glow model API, the same over every backend: build with the paper's initialisation,
+//! data-dependent actnorm init on the device, encode / decode / sample / bits per dim.
+use std::collections::HashMap;
+
+use crate::backend::{Backend, Host};
+use crate::config::GlowConfig;
+use crate::error::{Error, Result};
+use crate::flow::{decode_graph, encode_graph, DecodeIo, EncodeInput, EncodeIo};
+use crate::graph::{BufId, RunArgs};
+use crate::latent::Latents;
+use crate::params::Params;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Encode(usize, EncodeInput),
+    Init(usize),
+    Decode(usize),
+    Sample(usize),
+}
+
+enum Io {
+    Enc(EncodeIo),
+    Dec(DecodeIo),
+}
+
+/// Per-image results of an encode.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    pub latents: Latents,
+    /// Σ log|det J| of the flow per image (nats).
+    pub logdet: Vec<f64>,
+    /// Σ log p of all latents per image (nats).
+    pub logp: Vec<f64>,
+    /// Class logits [n, classes] (class-conditional models).
+    pub logits: Option<Vec<f64>>,
+}
+
+pub struct Glow<B: Backend> {
+    cfg: GlowConfig,
+    params: Params,
+    backend: B,
+    plans: HashMap<Key, (B::Plan, Io)>,
+}
+
+impl<B: Backend> Glow<B> {
+    /// A fresh model with the paper's initialisation (actnorm still to be initialised from data).
+    pub fn new(cfg: GlowConfig, backend: B, seed: u64) -> Result<Self> {
+        let params = Params::init(&cfg, seed)?;
+        Self::from_params(cfg, params, backend)
+    }
+
+    pub fn from_params(cfg: GlowConfig, params: Params, mut backend: B) -> Result<Self> {
+        cfg.validate()?;
+        params.validate(&cfg)?;
+        backend.set_params(&params.with_derived(&cfg))?;
+        Ok(Glow { cfg, params, backend, plans: HashMap::new() })
+    }
+
+    pub fn config(&self) -> &GlowConfig {
+        &self.cfg
+    }
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
+    /// Replaces parameter values (same config); plans stay valid.
+    pub fn set_params(&mut self, params: Params) -> Result<()> {
+        params.validate(&self.cfg)?;
+        self.backend.set_params(&params.with_derived(&self.cfg))?;
+        self.params = params;
+        Ok(())
+    }
+
+    /// Builds the plan for `key` once; later calls reuse it.
+    fn plan(&mut self, key: Key) -> Result<&Io> {
+        if !self.plans.contains_key(&key) {
+            let (graph, io) = match key {
+                Key::Encode(n, input) => {
+                    let (g, io) = encode_graph(&self.cfg, n, input, false);
+                    (g, Io::Enc(io))
+                }
+                Key::Init(n) => {
+                    let (g, io) = encode_graph(&self.cfg, n, EncodeInput::Image { noise: true }, true);
+                    (g, Io::Enc(io))
+                }
+                Key::Decode(n) => {
+                    let (g, io) = decode_graph(&self.cfg, n, false);
+                    (g, Io::Dec(io))
+                }
+                Key::Sample(n) => {
+                    let (g, io) = decode_graph(&self.cfg, n, true);
+                    (g, Io::Dec(io))
+                }
+            };
+            let plan = self.backend.build(graph)?;
+            self.plans.insert(key, (plan, io));
+        }
+        Ok(&self.plans[&key].1)
+    }
+
+    fn check_images(&self, images: &[u8], n: usize) -> Result<()> {
+        let d = self.cfg.dims();
+        if n == 0 || images.len() != n * d {
+            return Err(Error::Input(format!(
+                "expected {n} images of {}x{}x{} = {} bytes, got {} bytes",
+                self.cfg.image_height,
+                self.cfg.image_width,
+                self.cfg.image_channels,
+                n * d,
+                images.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn label_input(&self, labels: Option<&[u32]>, n: usize, buf: Option<BufId>) -> Result<Option<(BufId, Host)>> {
+        let nc = self.cfg.n_classes;
+        match (buf, labels) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(Error::Input("labels given to an unconditional model".into())),
+            (Some(_), None) => Err(Error::Input(format!("this model is class-conditional ({nc} classes): labels are required"))),
+            (Some(b), Some(l)) => {
+                if l.len() != n {
+                    return Err(Error::Input(format!("{} labels for {n} images", l.len())));
+                }
+                let mut one_hot = vec![0.0; n * nc];
+                for (i, &y) in l.iter().enumerate() {
+                    if y as usize >= nc {
+                        return Err(Error::Input(format!("label {y} out of range 0..{nc}")));
+                    }
+                    one_hot[i * nc + y as usize] = 1.0;
+                }
+                Ok(Some((b, Host::F(one_hot))))
+            }
+        }
+    }
+
+    async fn run_encode(&mut self, key: Key, input: Host, n: usize, labels: Option<&[u32]>, seed: u64) -> Result<Encoded> {
+        let lab_buf = match self.plan(key)? {
+            Io::Enc(io) => io.labels,
+            Io::Dec(_) => unreachable!(),
+        };
+        let lab = self.label_input(labels, n, lab_buf)?;
+        let (plan, io) = self.plans.get_mut(&key).unwrap();
+        let Io::Enc(io) = io else { unreachable!() };
+        let mut outputs = vec![io.logdet, io.logp];
+        outputs.extend(&io.eps);
+        outputs.extend(io.logits);
+        let mut inputs = vec![(io.input, input)];
+        inputs.extend(lab);
+        let has_logits = io.logits.is_some();
+        let mut res = self.backend.run(plan, inputs, &outputs, RunArgs { seed, temperature: 1.0 }).await?.into_iter();
+        let logdet = res.next().unwrap().floats();
+        let logp = res.next().unwrap().floats();
+        let nl = self.cfg.levels;
+        let levels: Vec<Vec<f64>> = (0..nl).map(|_| res.next().unwrap().floats()).collect();
+        let logits = has_logits.then(|| res.next().unwrap().floats());
+        Ok(Encoded { latents: Latents::new(&self.cfg, n, levels)?, logdet, logp, logits })
+    }
+
+    /// Data-dependent actnorm initialisation from a batch of u8 images (NHWC), run on the device
+    /// in one pass; the resulting parameters are read back into `params()`.
+    pub async fn init_actnorm(&mut self, images: &[u8], n: usize, seed: u64) -> Result<()> {
+        self.check_images(images, n)?;
+        let labels = (self.cfg.n_classes > 0).then(|| vec![0u32; n]);
+        self.run_encode(Key::Init(n), Host::U8(images.to_vec()), n, labels.as_deref(), seed).await?;
+        let names: Vec<String> =
+            self.params.map.keys().filter(|k| k.ends_with(".bias") || k.ends_with(".logs")).filter(|k| is_actnorm(k)).cloned().collect();
+        let values = self.backend.read_params(&names).await?;
+        let mut params = self.params.clone();
+        for (name, v) in names.iter().zip(values) {
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::NonFinite(format!("actnorm init produced a non-finite `{name}`[{i}] (constant input?)")));
+            }
+            params.map.get_mut(name).unwrap().data = v.iter().map(|&x| x as f32).collect();
+        }
+        params.actnorm_initialized = true;
+        self.set_params(params)
+    }
+
+    /// Exact, deterministic encode of u8 images (each value taken at its bin centre).
+    pub async fn encode(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>) -> Result<Encoded> {
+        self.check_images(images, n)?;
+        self.run_encode(Key::Encode(n, EncodeInput::Image { noise: false }), Host::U8(images.to_vec()), n, labels, 0).await
+    }
+
+    /// Encode of preprocessed floats `x` (NHWC, values in [-0.5, 0.5]).
+    pub async fn encode_float(&mut self, x: &[f64], n: usize, labels: Option<&[u32]>) -> Result<Encoded> {
+        if x.len() != n * self.cfg.dims() {
+            return Err(Error::Input(format!("expected {} floats, got {}", n * self.cfg.dims(), x.len())));
+        }
+        self.run_encode(Key::Encode(n, EncodeInput::Float), Host::F(x.to_vec()), n, labels, 0).await
+    }
+
+    /// Bits per dimension of each image, with uniform dequantisation noise from `seed`:
+    /// `-(−log(n_bins)·D + logdet + log p) / (ln 2 · D)`.
+    pub async fn bits_per_dim(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> Result<Vec<f64>> {
+        self.check_images(images, n)?;
+        let e = self.run_encode(Key::Encode(n, EncodeInput::Image { noise: true }), Host::U8(images.to_vec()), n, labels, seed).await?;
+        Ok(bpd(&self.cfg, &e.logdet, &e.logp))
+    }
+
+    /// Decodes latents to images; returns (u8 images, continuous x before quantisation).
+    pub async fn decode_full(&mut self, latents: &Latents, labels: Option<&[u32]>) -> Result<(Vec<u8>, Vec<f64>)> {
+        latents.check(&self.cfg)?;
+        let n = latents.n;
+        let key = Key::Decode(n);
+        let lab_buf = match self.plan(key)? {
+            Io::Dec(io) => io.labels,
+            Io::Enc(_) => unreachable!(),
+        };
+        let lab = self.label_input(labels, n, lab_buf)?;
+        let (plan, io) = self.plans.get_mut(&key).unwrap();
+        let Io::Dec(io) = io else { unreachable!() };
+        let mut inputs: Vec<(BufId, Host)> = io.eps.iter().zip(&latents.levels).map(|(&b, v)| (b, Host::F(v.clone()))).collect();
+        inputs.extend(lab);
+        let mut res = self.backend.run(plan, inputs, &[io.image, io.x], RunArgs::default()).await?.into_iter();
+        let img = res.next().unwrap().bytes();
+        let x = res.next().unwrap().floats();
+        Ok((img, x))
+    }
+
+    pub async fn decode(&mut self, latents: &Latents, labels: Option<&[u32]>) -> Result<Vec<u8>> {
+        Ok(self.decode_full(latents, labels).await?.0)
+    }
+
+    /// `n` samples at temperature `t` (every level's noise scaled by `t`), noise drawn on the
+    /// device from `seed`.
+    pub async fn sample(&mut self, n: usize, temperature: f32, seed: u64, labels: Option<&[u32]>) -> Result<Vec<u8>> {
+        if n == 0 || !temperature.is_finite() || temperature < 0.0 {
+            return Err(Error::Input(format!("sample needs n > 0 and a finite temperature >= 0 (got n={n}, T={temperature})")));
+        }
+        let key = Key::Sample(n);
+        let lab_buf = match self.plan(key)? {
+            Io::Dec(io) => io.labels,
+            Io::Enc(_) => unreachable!(),
+        };
+        let lab = self.label_input(labels, n, lab_buf)?;
+        let (plan, io) = self.plans.get_mut(&key).unwrap();
+        let Io::Dec(io) = io else { unreachable!() };
+        let res = self.backend.run(plan, lab.into_iter().collect(), &[io.image], RunArgs { seed, temperature }).await?;
+        Ok(res.into_iter().next().unwrap().bytes())
+    }
+}
+
+fn is_actnorm(name: &str) -> bool {
+    name.contains(".actnorm.") || name.contains(".an1.") || name.contains(".an2.")
+}
+
+/// Bits per dimension from per-image logdet and log p (official objective).
+pub fn bpd(cfg: &GlowConfig, logdet: &[f64], logp: &[f64]) -> Vec<f64> {
+    let d = cfg.dims() as f64;
+    let c = -cfg.n_bins().ln() * d;
+    logdet.iter().zip(logp).map(|(a, b)| -(c + a + b) / (std::f64::consts::LN_2 * d)).collect()
+}

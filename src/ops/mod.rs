@@ -1,0 +1,129 @@
+//! One module per op: its `#[repr(C)]` params struct (mirrored by the `struct P` of
+//! `shaders/<op>.wgsl`), its GPU dispatch description and its CPU implementation, generic over
+//! f32 and f64 (f64 is the ground truth the shaders are tested against).
+use std::collections::HashMap;
+
+use crate::graph::{Access, Bind, BufId, GpuCall, RunArgs};
+
+pub mod actnorm;
+pub mod conv2d;
+pub mod coupling;
+pub mod noise;
+pub mod permute;
+pub mod prior;
+pub mod quantize;
+pub mod reduce;
+pub mod squeeze;
+
+/// Float type of the CPU backend.
+pub trait Real:
+    num_traits::Float + num_traits::FloatConst + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static
+{
+    fn f(v: f64) -> Self;
+    fn to64(self) -> f64;
+}
+impl Real for f32 {
+    fn f(v: f64) -> Self {
+        v as f32
+    }
+    fn to64(self) -> f64 {
+        self as f64
+    }
+}
+impl Real for f64 {
+    fn f(v: f64) -> Self {
+        v
+    }
+    fn to64(self) -> f64 {
+        self
+    }
+}
+
+/// Buffers and parameters as the CPU backend holds them while running a graph.
+pub struct CpuCtx<'a, T> {
+    /// Float buffers by graph buffer id (several ids may map to one slot).
+    pub slots: &'a mut [Vec<T>],
+    pub slot_of: &'a [usize],
+    /// Byte buffers (images) by buffer id.
+    pub bytes: &'a mut HashMap<BufId, Vec<u8>>,
+    pub params: &'a mut HashMap<String, Vec<T>>,
+    pub args: RunArgs,
+}
+
+impl<T: Real> CpuCtx<'_, T> {
+    pub fn get(&self, b: BufId) -> &[T] {
+        &self.slots[self.slot_of[b]]
+    }
+    /// Moves a buffer out (to be written) while others are read; `put` returns it.
+    pub fn take(&mut self, b: BufId) -> Vec<T> {
+        std::mem::take(&mut self.slots[self.slot_of[b]])
+    }
+    pub fn put(&mut self, b: BufId, v: Vec<T>) {
+        self.slots[self.slot_of[b]] = v;
+    }
+    pub fn param(&self, name: &str) -> &[T] {
+        self.params.get(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"))
+    }
+}
+
+/// Workgroup count for `n` invocations at workgroup size `wg`.
+pub fn groups(n: usize, wg: usize) -> u32 {
+    n.div_ceil(wg) as u32
+}
+
+pub fn uniform<P: bytemuck::Pod>(p: &P) -> Vec<u8> {
+    bytemuck::bytes_of(p).to_vec()
+}
+
+macro_rules! ops {
+    ($($v:ident($t:ty)),* $(,)?) => {
+        /// Every op of the graph.
+        #[derive(Clone, Debug)]
+        pub enum Op { $($v($t)),* }
+        $(impl From<$t> for Op { fn from(o: $t) -> Op { Op::$v(o) } })*
+        impl Op {
+            pub fn gpu(&self) -> GpuCall { match self { $(Op::$v(o) => o.gpu()),* } }
+            pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) { match self { $(Op::$v(o) => o.cpu(ctx)),* } }
+        }
+    };
+}
+ops! {
+    Quantize(quantize::Quantize),
+    Dequantize(quantize::Dequantize),
+    Squeeze(squeeze::Squeeze),
+    ActNorm(actnorm::ActNorm),
+    ActNormInit(actnorm::ActNormInit),
+    Conv(conv2d::Conv2d),
+    Permute(permute::Permute),
+    Coupling(coupling::Coupling),
+    Prior(prior::Prior),
+    ReduceImage(reduce::ReduceImage),
+    ParamSum(reduce::ParamSum),
+    MeanHw(reduce::MeanHw),
+    Gaussian(noise::Gaussian),
+}
+
+impl Op {
+    /// Graph buffers this op touches (for liveness).
+    pub fn buffers(&self) -> Vec<BufId> {
+        self.gpu()
+            .binds
+            .iter()
+            .filter_map(|b| match b {
+                Bind::Buf(id, _) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+    /// Graph buffers this op writes.
+    pub fn writes(&self) -> Vec<BufId> {
+        self.gpu()
+            .binds
+            .iter()
+            .filter_map(|b| match b {
+                Bind::Buf(id, Access::ReadWrite) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+}

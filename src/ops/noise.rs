@@ -1,0 +1,44 @@
+//! Gaussian noise for sampling: `y[i] = T · N(0,1)` from the run's seed, stream `stream`, index
+//! `i` (counter-based: the same numbers on every backend; image k of a batch gets the same noise
+//! whatever the batch size). `T` is the run's temperature.
+//! Shader: `shaders/noise.wgsl` (`gaussian`).
+use bytemuck::{Pod, Zeroable};
+
+use super::{groups, uniform, CpuCtx, Real};
+use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::rng;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct NoiseParams {
+    pub len: u32,
+    pub stream: u32,
+    pub _pad: [u32; 2],
+}
+
+#[derive(Clone, Debug)]
+pub struct Gaussian {
+    pub y: BufId,
+    pub p: NoiseParams,
+}
+
+impl Gaussian {
+    pub fn gpu(&self) -> GpuCall {
+        GpuCall {
+            shader: "noise",
+            entry: "gaussian",
+            uniform: uniform(&self.p),
+            base: 1,
+            binds: vec![Bind::Runtime, Bind::Buf(self.y, Access::ReadWrite)],
+            workgroups: groups(self.p.len as usize, 64),
+        }
+    }
+    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
+        let mut y = ctx.take(self.y);
+        let (seed, t) = (ctx.args.seed, ctx.args.temperature as f64);
+        for (i, v) in y[..self.p.len as usize].iter_mut().enumerate() {
+            *v = T::f(t * rng::gaussian(seed, self.p.stream, i as u32));
+        }
+        ctx.put(self.y, y);
+    }
+}
