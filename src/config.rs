@@ -105,10 +105,7 @@ impl GlowConfig {
         }
         let f = 1usize << self.levels;
         if self.image_height % f != 0 || self.image_width % f != 0 || self.image_height == 0 {
-            return bad(format!(
-                "image {}x{} is not divisible by 2^levels = {f}",
-                self.image_height, self.image_width
-            ));
+            return bad(format!("image {}x{} is not divisible by 2^levels = {f}", self.image_height, self.image_width));
         }
         Ok(())
     }

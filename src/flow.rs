@@ -60,7 +60,11 @@ fn u(v: usize) -> u32 {
 impl B<'_> {
     fn actnorm(&self, x: BufId, name: &str, pixels: usize, c: usize, relu: bool) -> (ActNormParams, String, String) {
         let _ = x;
-        (ActNormParams { pixels: u(pixels), c: u(c), relu: relu as u32, _pad: 0 }, format!("{name}.bias"), format!("{name}.logs"))
+        (
+            ActNormParams { pixels: u(pixels), c: u(c), relu: relu as u32, _pad: 0 },
+            format!("{name}.bias"),
+            format!("{name}.logs"),
+        )
     }
 
     /// conv (no bias) -> actnorm -> ReLU; fused into the conv's epilogue except during init.
@@ -113,7 +117,14 @@ impl B<'_> {
 
     fn perm_conv(&mut self, x: BufId, s: &LevelShape, pre: &str, w: String) -> BufId {
         let y = self.g.buf(format!("{pre}.perm"), self.n * s.pixels() * s.c);
-        self.g.push(Conv2d { x, y, weight: w, bias: None, logs: None, p: ConvParams::new(self.n, s.h, s.w, s.c, s.c, 1, false) });
+        self.g.push(Conv2d {
+            x,
+            y,
+            weight: w,
+            bias: None,
+            logs: None,
+            p: ConvParams::new(self.n, s.h, s.w, s.c, s.c, 1, false),
+        });
         y
     }
 
@@ -137,7 +148,11 @@ impl B<'_> {
         x = match self.cfg.permutation {
             Permutation::Invconv => {
                 let y = self.perm_conv(x, s, &pre, format!("{pre}.invconv.w"));
-                self.g.push(ParamSum { param: format!("derived.{pre}.invconv.logabsdet"), acc: logdet, p: rp(1, hw as f64) });
+                self.g.push(ParamSum {
+                    param: format!("derived.{pre}.invconv.logabsdet"),
+                    acc: logdet,
+                    p: rp(1, hw as f64),
+                });
                 y
             }
             Permutation::InvconvLu => {
@@ -287,7 +302,15 @@ pub fn encode_graph(cfg: &GlowConfig, n: usize, input: EncodeInput, init: bool) 
             eps.push(e);
             let nx = shapes[l + 1];
             let xn = b.g.buf(format!("l{}.in", l + 1), n * nx.pixels() * nx.c);
-            let sp = SqueezeParams { n: u(n), h: u(nx.h), w: u(nx.w), c: u(s.c1()), c_total: u(s.c), c_off: 0, _pad: [0; 2] };
+            let sp = SqueezeParams {
+                n: u(n),
+                h: u(nx.h),
+                w: u(nx.w),
+                c: u(s.c1()),
+                c_total: u(s.c),
+                c_off: 0,
+                _pad: [0; 2],
+            };
             b.g.push(Squeeze { wide: x, narrow: xn, reverse: false, p: sp });
             x = xn;
         } else {
@@ -342,7 +365,15 @@ pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeI
         if l + 1 < nl {
             let nx = shapes[l + 1];
             let xl = b.g.buf(format!("l{l}.out"), n * s.pixels() * s.c);
-            let sp = SqueezeParams { n: u(n), h: u(nx.h), w: u(nx.w), c: u(s.c1()), c_total: u(s.c), c_off: 0, _pad: [0; 2] };
+            let sp = SqueezeParams {
+                n: u(n),
+                h: u(nx.h),
+                w: u(nx.w),
+                c: u(s.c1()),
+                c_total: u(s.c),
+                c_off: 0,
+                _pad: [0; 2],
+            };
             b.g.push(Squeeze { wide: xl, narrow: x, reverse: true, p: sp });
             let h = b.split_prior_h(l, &s, xl);
             let p = b.split_prior_params(&s);

@@ -114,24 +114,25 @@ impl Graph {
         let mut slot_of = vec![usize::MAX; nb];
         let mut sizes: Vec<usize> = Vec::new();
         let mut free: Vec<usize> = Vec::new();
-        let alloc = |b: BufId, slot_of: &mut Vec<usize>, sizes: &mut Vec<usize>, free: &mut Vec<usize>, shared: bool| {
-            let need = self.bufs[b].len;
-            if shared {
-                // best fit among free slots, else grow the largest free slot
-                let fit = free.iter().enumerate().filter(|(_, &s)| sizes[s] >= need).min_by_key(|(_, &s)| sizes[s]);
-                let pick = fit.map(|(i, _)| i).or_else(|| {
-                    free.iter().enumerate().max_by_key(|(_, &s)| sizes[s]).map(|(i, _)| i)
-                });
-                if let Some(i) = pick {
-                    let s = free.swap_remove(i);
-                    sizes[s] = sizes[s].max(need);
-                    slot_of[b] = s;
-                    return;
+        let alloc =
+            |b: BufId, slot_of: &mut Vec<usize>, sizes: &mut Vec<usize>, free: &mut Vec<usize>, shared: bool| {
+                let need = self.bufs[b].len;
+                if shared {
+                    // best fit among free slots, else grow the largest free slot
+                    let fit = free.iter().enumerate().filter(|(_, &s)| sizes[s] >= need).min_by_key(|(_, &s)| sizes[s]);
+                    let pick = fit
+                        .map(|(i, _)| i)
+                        .or_else(|| free.iter().enumerate().max_by_key(|(_, &s)| sizes[s]).map(|(i, _)| i));
+                    if let Some(i) = pick {
+                        let s = free.swap_remove(i);
+                        sizes[s] = sizes[s].max(need);
+                        slot_of[b] = s;
+                        return;
+                    }
                 }
-            }
-            sizes.push(need);
-            slot_of[b] = sizes.len() - 1;
-        };
+                sizes.push(need);
+                slot_of[b] = sizes.len() - 1;
+            };
         // persistent buffers first, in their own slots
         for b in 0..nb {
             if self.bufs[b].persistent {

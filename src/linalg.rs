@@ -68,9 +68,7 @@ impl Mat {
         let mut l = Mat::zeros(n);
         let mut rows: Vec<usize> = (0..n).collect(); // PA = LU with A rows permuted as `rows`
         for k in 0..n {
-            let p = (k..n)
-                .max_by(|&x, &y| u.at(x, k).abs().total_cmp(&u.at(y, k).abs()))
-                .unwrap();
+            let p = (k..n).max_by(|&x, &y| u.at(x, k).abs().total_cmp(&u.at(y, k).abs())).unwrap();
             if p != k {
                 for j in 0..n {
                     u.a.swap(k * n + j, p * n + j);
@@ -110,9 +108,7 @@ impl Mat {
         let mut a = self.clone();
         let mut inv = Mat::eye(n);
         for k in 0..n {
-            let p = (k..n)
-                .max_by(|&x, &y| a.at(x, k).abs().total_cmp(&a.at(y, k).abs()))
-                .unwrap();
+            let p = (k..n).max_by(|&x, &y| a.at(x, k).abs().total_cmp(&a.at(y, k).abs())).unwrap();
             if p != k {
                 for j in 0..n {
                     a.a.swap(k * n + j, p * n + j);

@@ -68,6 +68,10 @@ impl<B: Backend> Glow<B> {
     pub fn backend_mut(&mut self) -> &mut B {
         &mut self.backend
     }
+    /// Gives the backend back (e.g. to reuse one GPU device for another model).
+    pub fn into_backend(self) -> B {
+        self.backend
+    }
 
     /// Replaces parameter values (same config); plans stay valid.
     pub fn set_params(&mut self, params: Params) -> Result<()> {
@@ -124,7 +128,9 @@ impl<B: Backend> Glow<B> {
         match (buf, labels) {
             (None, None) => Ok(None),
             (None, Some(_)) => Err(Error::Input("labels given to an unconditional model".into())),
-            (Some(_), None) => Err(Error::Input(format!("this model is class-conditional ({nc} classes): labels are required"))),
+            (Some(_), None) => {
+                Err(Error::Input(format!("this model is class-conditional ({nc} classes): labels are required")))
+            }
             (Some(b), Some(l)) => {
                 if l.len() != n {
                     return Err(Error::Input(format!("{} labels for {n} images", l.len())));
@@ -141,7 +147,14 @@ impl<B: Backend> Glow<B> {
         }
     }
 
-    async fn run_encode(&mut self, key: Key, input: Host, n: usize, labels: Option<&[u32]>, seed: u64) -> Result<Encoded> {
+    async fn run_encode(
+        &mut self,
+        key: Key,
+        input: Host,
+        n: usize,
+        labels: Option<&[u32]>,
+        seed: u64,
+    ) -> Result<Encoded> {
         let lab_buf = match self.plan(key)? {
             Io::Enc(io) => io.labels,
             Io::Dec(_) => unreachable!(),
@@ -170,13 +183,21 @@ impl<B: Backend> Glow<B> {
         self.check_images(images, n)?;
         let labels = (self.cfg.n_classes > 0).then(|| vec![0u32; n]);
         self.run_encode(Key::Init(n), Host::U8(images.to_vec()), n, labels.as_deref(), seed).await?;
-        let names: Vec<String> =
-            self.params.map.keys().filter(|k| k.ends_with(".bias") || k.ends_with(".logs")).filter(|k| is_actnorm(k)).cloned().collect();
+        let names: Vec<String> = self
+            .params
+            .map
+            .keys()
+            .filter(|k| k.ends_with(".bias") || k.ends_with(".logs"))
+            .filter(|k| is_actnorm(k))
+            .cloned()
+            .collect();
         let values = self.backend.read_params(&names).await?;
         let mut params = self.params.clone();
         for (name, v) in names.iter().zip(values) {
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::NonFinite(format!("actnorm init produced a non-finite `{name}`[{i}] (constant input?)")));
+                return Err(Error::NonFinite(format!(
+                    "actnorm init produced a non-finite `{name}`[{i}] (constant input?)"
+                )));
             }
             params.map.get_mut(name).unwrap().data = v.iter().map(|&x| x as f32).collect();
         }
@@ -187,7 +208,8 @@ impl<B: Backend> Glow<B> {
     /// Exact, deterministic encode of u8 images (each value taken at its bin centre).
     pub async fn encode(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>) -> Result<Encoded> {
         self.check_images(images, n)?;
-        self.run_encode(Key::Encode(n, EncodeInput::Image { noise: false }), Host::U8(images.to_vec()), n, labels, 0).await
+        self.run_encode(Key::Encode(n, EncodeInput::Image { noise: false }), Host::U8(images.to_vec()), n, labels, 0)
+            .await
     }
 
     /// Encode of preprocessed floats `x` (NHWC, values in [-0.5, 0.5]).
@@ -200,9 +222,17 @@ impl<B: Backend> Glow<B> {
 
     /// Bits per dimension of each image, with uniform dequantisation noise from `seed`:
     /// `-(−log(n_bins)·D + logdet + log p) / (ln 2 · D)`.
-    pub async fn bits_per_dim(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> Result<Vec<f64>> {
+    pub async fn bits_per_dim(
+        &mut self,
+        images: &[u8],
+        n: usize,
+        labels: Option<&[u32]>,
+        seed: u64,
+    ) -> Result<Vec<f64>> {
         self.check_images(images, n)?;
-        let e = self.run_encode(Key::Encode(n, EncodeInput::Image { noise: true }), Host::U8(images.to_vec()), n, labels, seed).await?;
+        let e = self
+            .run_encode(Key::Encode(n, EncodeInput::Image { noise: true }), Host::U8(images.to_vec()), n, labels, seed)
+            .await?;
         Ok(bpd(&self.cfg, &e.logdet, &e.logp))
     }
 
@@ -218,7 +248,8 @@ impl<B: Backend> Glow<B> {
         let lab = self.label_input(labels, n, lab_buf)?;
         let (plan, io) = self.plans.get_mut(&key).unwrap();
         let Io::Dec(io) = io else { unreachable!() };
-        let mut inputs: Vec<(BufId, Host)> = io.eps.iter().zip(&latents.levels).map(|(&b, v)| (b, Host::F(v.clone()))).collect();
+        let mut inputs: Vec<(BufId, Host)> =
+            io.eps.iter().zip(&latents.levels).map(|(&b, v)| (b, Host::F(v.clone()))).collect();
         inputs.extend(lab);
         let mut res = self.backend.run(plan, inputs, &[io.image, io.x], RunArgs::default()).await?.into_iter();
         let img = res.next().unwrap().bytes();
@@ -234,7 +265,9 @@ impl<B: Backend> Glow<B> {
     /// device from `seed`.
     pub async fn sample(&mut self, n: usize, temperature: f32, seed: u64, labels: Option<&[u32]>) -> Result<Vec<u8>> {
         if n == 0 || !temperature.is_finite() || temperature < 0.0 {
-            return Err(Error::Input(format!("sample needs n > 0 and a finite temperature >= 0 (got n={n}, T={temperature})")));
+            return Err(Error::Input(format!(
+                "sample needs n > 0 and a finite temperature >= 0 (got n={n}, T={temperature})"
+            )));
         }
         let key = Key::Sample(n);
         let lab_buf = match self.plan(key)? {

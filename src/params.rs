@@ -73,7 +73,13 @@ pub fn specs(cfg: &GlowConfig) -> Vec<Spec> {
             match cfg.permutation {
                 Permutation::Invconv => add(format!("{p}.invconv.w"), vec![c, c], Init::Invconv),
                 Permutation::InvconvLu => {
-                    for (n, sh) in [("p", vec![c, c]), ("sign_s", vec![c]), ("log_s", vec![c]), ("lower", vec![c, c]), ("upper", vec![c, c])] {
+                    for (n, sh) in [
+                        ("p", vec![c, c]),
+                        ("sign_s", vec![c]),
+                        ("log_s", vec![c]),
+                        ("lower", vec![c, c]),
+                        ("upper", vec![c, c]),
+                    ] {
                         add(format!("{p}.invconv.{n}"), sh, Init::Invconv);
                     }
                 }

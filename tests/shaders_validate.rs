@@ -6,8 +6,10 @@ use glowgpu::backend::gpu::{shader_source, SHADERS};
 fn every_shader_validates_with_naga() {
     for name in SHADERS {
         let src = shader_source(name).unwrap();
-        let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(&src)));
-        let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
+        let module =
+            naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(&src)));
+        let mut v =
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
         v.validate(&module).unwrap_or_else(|e| panic!("{name}.wgsl invalid: {e:?}"));
         assert!(!module.entry_points.is_empty(), "{name}.wgsl has no entry point");
     }

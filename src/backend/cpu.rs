@@ -49,7 +49,13 @@ impl<T: Real> Backend for CpuBackend<T> {
         Ok(CpuPlan { graph, slot_of, slots })
     }
 
-    async fn run(&mut self, plan: &mut CpuPlan<T>, inputs: Vec<(BufId, Host)>, outputs: &[BufId], args: RunArgs) -> Result<Vec<Host>> {
+    async fn run(
+        &mut self,
+        plan: &mut CpuPlan<T>,
+        inputs: Vec<(BufId, Host)>,
+        outputs: &[BufId],
+        args: RunArgs,
+    ) -> Result<Vec<Host>> {
         let mut bytes = HashMap::new();
         for (b, d) in plan.graph.bufs.iter().enumerate() {
             if d.zeroed {
@@ -72,8 +78,13 @@ impl<T: Real> Backend for CpuBackend<T> {
                 }
             }
         }
-        let mut ctx =
-            CpuCtx { slots: &mut plan.slots, slot_of: &plan.slot_of, bytes: &mut bytes, params: &mut self.params, args };
+        let mut ctx = CpuCtx {
+            slots: &mut plan.slots,
+            slot_of: &plan.slot_of,
+            bytes: &mut bytes,
+            params: &mut self.params,
+            args,
+        };
         for op in &plan.graph.ops {
             op.cpu(&mut ctx);
         }

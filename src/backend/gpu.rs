@@ -28,7 +28,8 @@ pub fn shader_source(name: &str) -> Option<String> {
 }
 
 /// Every shader, for validation.
-pub const SHADERS: &[&str] = &["actnorm", "conv2d", "coupling", "noise", "permute", "prior", "quantize", "reduce", "squeeze"];
+pub const SHADERS: &[&str] =
+    &["actnorm", "conv2d", "coupling", "noise", "permute", "prior", "quantize", "reduce", "squeeze"];
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -106,7 +107,12 @@ impl GpuBackend {
             .await
             .map_err(|e| Error::Gpu(format!("could not open device on {}: {e}", info.name)))?;
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let dummy = device.create_buffer(&wgpu::BufferDescriptor { label: Some("dummy"), size: 16, usage, mapped_at_creation: false });
+        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dummy"),
+            size: 16,
+            usage,
+            mapped_at_creation: false,
+        });
         let runtime = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("runtime"),
             size: 16,
@@ -140,7 +146,10 @@ impl GpuBackend {
     }
 
     fn param_bytes(&self, name: &str, layout: Layout) -> Result<Vec<f32>> {
-        let v = self.host_params.get(name).ok_or_else(|| Error::Weights(format!("graph needs parameter `{name}`, not uploaded")))?;
+        let v = self
+            .host_params
+            .get(name)
+            .ok_or_else(|| Error::Weights(format!("graph needs parameter `{name}`, not uploaded")))?;
         Ok(match layout {
             Layout::Plain => v.iter().map(|&x| x as f32).collect(),
             Layout::ConvPacked { cout } => {
@@ -208,7 +217,9 @@ impl GpuBackend {
                 }
             });
         }
-        let bgl = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(entry), entries: &entries });
+        let bgl = self
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(entry), entries: &entries });
         let layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some(entry),
             bind_group_layouts: &[Some(&bgl)],
@@ -233,7 +244,9 @@ impl GpuBackend {
         }
         let y = n.div_ceil(max);
         if y > max {
-            return Err(Error::Limit(format!("dispatch of {n} workgroups exceeds {max}² (max_compute_workgroups_per_dimension)")));
+            return Err(Error::Limit(format!(
+                "dispatch of {n} workgroups exceeds {max}² (max_compute_workgroups_per_dimension)"
+            )));
         }
         Ok((max, y))
     }
@@ -243,7 +256,11 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
         count: None,
     }
 }
@@ -266,14 +283,17 @@ impl Backend for GpuBackend {
         for (k, (_, v)) in params {
             self.host_params.insert(k.clone(), v.clone());
         }
-        let keys: Vec<(String, Layout)> = self.param_bufs.keys().filter(|(n, _)| params.contains_key(n)).cloned().collect();
-        for (name, layout) in keys {
-            let data = self.param_bytes(&name, layout)?;
-            let buf = &self.param_bufs[&(name.clone(), layout)];
-            if buf.size() < data.len() as u64 * 4 {
-                return Err(Error::Weights(format!("parameter `{name}` changed size")));
+        let keys: Vec<(String, Layout)> =
+            self.param_bufs.keys().filter(|(n, _)| params.contains_key(n)).cloned().collect();
+        for key in keys {
+            let data = self.param_bytes(&key.0, key.1)?;
+            let buf = &self.param_bufs[&key];
+            if buf.size() == (data.len() as u64 * 4).max(16) {
+                self.queue.write_buffer(buf, 0, bytemuck::cast_slice(&data));
+            } else {
+                // another model's tensor of that name: plans built from now on get a new buffer
+                self.param_bufs.remove(&key);
             }
-            self.queue.write_buffer(buf, 0, bytemuck::cast_slice(&data));
         }
         Ok(())
     }
@@ -288,7 +308,13 @@ impl Backend for GpuBackend {
         let mut slots = Vec::with_capacity(sizes.len());
         for (s, &w) in slot_words.iter().enumerate() {
             let bytes = (w as u64 * 4).max(16);
-            let tenant = graph.bufs.iter().enumerate().find(|(b, _)| slot_of[*b] == s).map(|(_, d)| d.name.as_str()).unwrap_or("?");
+            let tenant = graph
+                .bufs
+                .iter()
+                .enumerate()
+                .find(|(b, _)| slot_of[*b] == s)
+                .map(|(_, d)| d.name.as_str())
+                .unwrap_or("?");
             self.check_binding(&format!("activation buffer `{tenant}`"), bytes)?;
             slots.push(self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(tenant),
@@ -352,14 +378,24 @@ impl Backend for GpuBackend {
             for (i, b) in bufs.iter().enumerate() {
                 entries.push(wgpu::BindGroupEntry { binding: c.base + i as u32, resource: b.as_entire_binding() });
             }
-            let bg = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(c.entry), layout: &bgl, entries: &entries });
+            let bg = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(c.entry),
+                layout: &bgl,
+                entries: &entries,
+            });
             let (x, y) = self.split_workgroups(c.workgroups)?;
             dispatches.push((pi, bg, x, y));
         }
         Ok(GpuPlan { graph, slot_of, slots, dispatches, pipes, _uniforms: uniforms, staging: HashMap::new() })
     }
 
-    async fn run(&mut self, plan: &mut GpuPlan, inputs: Vec<(BufId, Host)>, outputs: &[BufId], args: RunArgs) -> Result<Vec<Host>> {
+    async fn run(
+        &mut self,
+        plan: &mut GpuPlan,
+        inputs: Vec<(BufId, Host)>,
+        outputs: &[BufId],
+        args: RunArgs,
+    ) -> Result<Vec<Host>> {
         for (b, data) in inputs {
             let d = &plan.graph.bufs[b];
             let buf = &plan.slots[plan.slot_of[b]];
@@ -376,7 +412,12 @@ impl Backend for GpuBackend {
                 }
             }
         }
-        let rt = RuntimeUniform { seed_lo: args.seed as u32, seed_hi: (args.seed >> 32) as u32, temperature: args.temperature, _pad: 0 };
+        let rt = RuntimeUniform {
+            seed_lo: args.seed as u32,
+            seed_hi: (args.seed >> 32) as u32,
+            temperature: args.temperature,
+            _pad: 0,
+        };
         self.queue.write_buffer(&self.runtime, 0, bytemuck::bytes_of(&rt));
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("glow run") });
         for (b, d) in plan.graph.bufs.iter().enumerate() {
@@ -385,7 +426,8 @@ impl Backend for GpuBackend {
             }
         }
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("glow"), timestamp_writes: None });
+            let mut pass =
+                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("glow"), timestamp_writes: None });
             for (pi, bg, x, y) in &plan.dispatches {
                 pass.set_pipeline(&plan.pipes[*pi]);
                 pass.set_bind_group(0, bg, &[]);

@@ -44,8 +44,13 @@ pub trait Backend {
     fn set_params(&mut self, params: &ParamMap) -> Result<()>;
     fn build(&mut self, graph: Graph) -> Result<Self::Plan>;
     /// Runs the whole graph, then returns the requested outputs.
-    async fn run(&mut self, plan: &mut Self::Plan, inputs: Vec<(BufId, Host)>, outputs: &[BufId], args: RunArgs)
-        -> Result<Vec<Host>>;
+    async fn run(
+        &mut self,
+        plan: &mut Self::Plan,
+        inputs: Vec<(BufId, Host)>,
+        outputs: &[BufId],
+        args: RunArgs,
+    ) -> Result<Vec<Host>>;
     /// Reads parameters back (after a graph wrote them, e.g. actnorm init).
     async fn read_params(&mut self, names: &[String]) -> Result<Vec<Vec<f64>>>;
 }

@@ -122,8 +122,8 @@ impl Conv2d {
                         let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w;
                         let dst = &mut xs[o * cin..(o + 1) * cin];
                         if inside {
-                            let src = ((b * h + iy as usize) * w + ix as usize) * p.cin_stride as usize
-                                + p.cin_off as usize;
+                            let src =
+                                ((b * h + iy as usize) * w + ix as usize) * p.cin_stride as usize + p.cin_off as usize;
                             dst.copy_from_slice(&x[src..src + cin]);
                         } else {
                             dst.iter_mut().for_each(|v| *v = T::zero());
@@ -143,7 +143,8 @@ impl Conv2d {
         }
         if p.epilogue == 1 {
             let b = ctx.param(self.bias.as_ref().expect("epilogue bias"));
-            let s: Vec<T> = ctx.param(self.logs.as_ref().expect("epilogue logs")).iter().map(|&l| (l * T::f(3.0)).exp()).collect();
+            let s: Vec<T> =
+                ctx.param(self.logs.as_ref().expect("epilogue logs")).iter().map(|&l| (l * T::f(3.0)).exp()).collect();
             for (i, v) in y.iter_mut().enumerate() {
                 *v = (*v + b[i % cout]) * s[i % cout];
             }

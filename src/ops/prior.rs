@@ -76,7 +76,12 @@ impl Prior {
             (
                 "inverse",
                 6,
-                vec![Bind::Buf(self.eps, Access::Read), Bind::Buf(self.h, Access::Read), v, Bind::Buf(self.z, Access::ReadWrite)],
+                vec![
+                    Bind::Buf(self.eps, Access::Read),
+                    Bind::Buf(self.h, Access::Read),
+                    v,
+                    Bind::Buf(self.z, Access::ReadWrite),
+                ],
             )
         } else {
             (

@@ -64,7 +64,10 @@ impl ParamSum {
             entry: "param_sum",
             uniform: uniform(&self.p),
             base: 3,
-            binds: vec![Bind::Param(self.param.clone(), Layout::Plain, Access::Read), Bind::Buf(self.acc, Access::ReadWrite)],
+            binds: vec![
+                Bind::Param(self.param.clone(), Layout::Plain, Access::Read),
+                Bind::Buf(self.acc, Access::ReadWrite),
+            ],
             workgroups: 1,
         }
     }

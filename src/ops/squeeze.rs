@@ -60,7 +60,14 @@ impl Squeeze {
         } else {
             ("forward", 1, vec![Bind::Buf(self.wide, Access::Read), Bind::Buf(self.narrow, Access::ReadWrite)])
         };
-        GpuCall { shader: "squeeze", entry, uniform: uniform(&self.p), base, binds, workgroups: groups(self.p.len(), 64) }
+        GpuCall {
+            shader: "squeeze",
+            entry,
+            uniform: uniform(&self.p),
+            base,
+            binds,
+            workgroups: groups(self.p.len(), 64),
+        }
     }
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
         let (src, dst) = if self.reverse { (self.narrow, self.wide) } else { (self.wide, self.narrow) };
