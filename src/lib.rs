@@ -12,6 +12,7 @@ pub mod ops;
 pub mod params;
 pub mod platform;
 pub mod rng;
+pub mod weights;
 
 pub use backend::cpu::CpuBackend;
 pub use backend::gpu::GpuBackend;
@@ -21,3 +22,4 @@ pub use error::{Error, Result};
 pub use latent::Latents;
 pub use model::{Encoded, Glow};
 pub use params::Params;
+pub use weights::{load_weights, save_weights};
