@@ -99,6 +99,12 @@ impl Graph {
         self.ops.push(op.into());
     }
 
+    /// Floating-point operations of one run, counting a multiply-add as 2 (convolutions only:
+    /// every other op is a few flops per element, under 1% of a Glow step).
+    pub fn flops(&self) -> f64 {
+        self.ops.iter().map(|o| if let Op::Conv(c) = o { c.p.flops() } else { 0.0 }).sum()
+    }
+
     /// Assigns every buffer a physical slot. Non-persistent buffers reuse slots whose previous
     /// tenant is dead; an op's outputs never share a slot with its own inputs.
     /// Returns (slot of each buffer, size of each slot in elements).

@@ -1,0 +1,101 @@
+//! Encode / decode throughput of the benchmark model (64x64x3, L=4, K=16, width 256, batch 16)
+//! on the GPU backend (whatever adapter wgpu picks: lavapipe here) and on the f32 CPU backend,
+//! measured in the same run.
+//!
+//!   cargo bench --bench glow                 # the model
+//!   cargo bench --bench glow -- --small      # a quick smoke run
+use std::time::Instant;
+
+use glowgpu::flow::{decode_graph, encode_graph, EncodeInput};
+use glowgpu::platform::block_on;
+use glowgpu::rng::HostRng;
+use glowgpu::{Backend, Coupling, CpuBackend, Glow, GlowConfig, GpuBackend, Params, Permutation};
+
+fn config(small: bool) -> (GlowConfig, usize) {
+    let cfg = GlowConfig {
+        image_height: 64,
+        image_width: 64,
+        image_channels: 3,
+        levels: 4,
+        depth: if small { 2 } else { 16 },
+        hidden: if small { 32 } else { 256 },
+        coupling: Coupling::Affine,
+        permutation: Permutation::Invconv,
+        learn_top: true,
+        n_classes: 0,
+        n_bits: 5,
+    };
+    (cfg, if small { 4 } else { 16 })
+}
+
+struct Row {
+    backend: String,
+    encode_s: f64,
+    decode_s: f64,
+}
+
+fn measure<B: Backend>(m: &mut Glow<B>, images: &[u8], n: usize, reps: usize) -> Row {
+    // warm-up (builds plans, compiles pipelines), then the median of `reps` timed runs
+    let enc = block_on(m.encode(images, n, None)).unwrap();
+    block_on(m.decode(&enc.latents, None)).unwrap();
+    let mut te = Vec::new();
+    let mut td = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        let e = block_on(m.encode(images, n, None)).unwrap();
+        te.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let back = block_on(m.decode(&e.latents, None)).unwrap();
+        td.push(t.elapsed().as_secs_f64());
+        assert_eq!(back.len(), images.len());
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Row { backend: m.backend().describe(), encode_s: med(&mut te), decode_s: med(&mut td) }
+}
+
+fn main() {
+    std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    let small = std::env::args().any(|a| a == "--small");
+    let reps: usize = std::env::args().skip_while(|a| a != "--reps").nth(1).map(|v| v.parse().unwrap()).unwrap_or(3);
+    let (cfg, n) = config(small);
+    // a model with non-trivial weights (so no work is skipped): paper init + data-dependent actnorm
+    let mut rng = HostRng::new(1);
+    let images: Vec<u8> = (0..n * cfg.dims()).map(|_| (rng.uniform() * 256.0) as u8).collect();
+    let mut gpu = Glow::new(cfg.clone(), block_on(GpuBackend::new()).expect("no GPU adapter"), 1).unwrap();
+    block_on(gpu.init_actnorm(&images, n, 1)).unwrap();
+    let params: Params = gpu.params().clone();
+    let enc_flops = encode_graph(&cfg, n, EncodeInput::Image { noise: false }, false).0.flops();
+    let dec_flops = decode_graph(&cfg, n, false).0.flops();
+    println!(
+        "model: {}x{}x{}, L={}, K={}, width={}, batch {n}; GFLOP per batch: encode {:.1}, decode {:.1}",
+        cfg.image_height,
+        cfg.image_width,
+        cfg.image_channels,
+        cfg.levels,
+        cfg.depth,
+        cfg.hidden,
+        enc_flops / 1e9,
+        dec_flops / 1e9
+    );
+    let g = measure(&mut gpu, &images, n, reps);
+    let mut cpu = Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new()).unwrap();
+    let c = measure(&mut cpu, &images, n, reps);
+    println!("| backend | encode s/batch | encode img/s | encode GFLOP/s | decode s/batch | decode img/s | decode GFLOP/s |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in [&g, &c] {
+        println!(
+            "| {} | {:.3} | {:.2} | {:.2} | {:.3} | {:.2} | {:.2} |",
+            r.backend,
+            r.encode_s,
+            n as f64 / r.encode_s,
+            enc_flops / r.encode_s / 1e9,
+            r.decode_s,
+            n as f64 / r.decode_s,
+            dec_flops / r.decode_s / 1e9
+        );
+    }
+    println!("ratio GPU/CPU time: encode {:.2}x, decode {:.2}x", g.encode_s / c.encode_s, g.decode_s / c.decode_s);
+}
