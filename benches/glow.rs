@@ -83,7 +83,9 @@ fn main() {
     let g = measure(&mut gpu, &images, n, reps);
     let mut cpu = Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new()).unwrap();
     let c = measure(&mut cpu, &images, n, reps);
-    println!("| backend | encode s/batch | encode img/s | encode GFLOP/s | decode s/batch | decode img/s | decode GFLOP/s |");
+    println!(
+        "| backend | encode s/batch | encode img/s | encode GFLOP/s | decode s/batch | decode img/s | decode GFLOP/s |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for r in [&g, &c] {
         println!(

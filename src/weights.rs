@@ -54,8 +54,7 @@ pub fn save_weights(cfg: &GlowConfig, params: &Params) -> Result<Vec<u8>> {
 /// The config and parameters are validated first, so every file written here loads back.
 /// With [`WeightDtype::F16`] a value beyond the f16 range (|v| > 65504) is an error.
 pub fn save_weights_as(cfg: &GlowConfig, params: &Params, dtype: WeightDtype) -> Result<Vec<u8>> {
-    cfg.validate()
-        .map_err(|e| werr(format!("cannot save: {}", config_msg(e))))?;
+    cfg.validate().map_err(|e| werr(format!("cannot save: {}", config_msg(e))))?;
     params.validate(cfg)?;
 
     let mut buffers: Vec<(&str, &Tensor, Vec<u8>)> = Vec::with_capacity(params.map.len());
@@ -84,51 +83,39 @@ pub fn save_weights_as(cfg: &GlowConfig, params: &Params, dtype: WeightDtype) ->
     };
     let mut views = Vec::with_capacity(buffers.len());
     for (name, t, bytes) in &buffers {
-        let view = TensorView::new(st_dtype, t.shape.clone(), bytes)
-            .map_err(|e| werr(format!("tensor `{name}`: {e}")))?;
+        let view =
+            TensorView::new(st_dtype, t.shape.clone(), bytes).map_err(|e| werr(format!("tensor `{name}`: {e}")))?;
         views.push((*name, view));
     }
 
-    let config_json =
-        serde_json::to_string(cfg).map_err(|e| werr(format!("cannot serialise config: {e}")))?;
+    let config_json = serde_json::to_string(cfg).map_err(|e| werr(format!("cannot serialise config: {e}")))?;
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("config_version".to_string(), CONFIG_VERSION.to_string());
     meta.insert("config".to_string(), config_json);
-    meta.insert(
-        "actnorm_initialized".to_string(),
-        params.actnorm_initialized.to_string(),
-    );
+    meta.insert("actnorm_initialized".to_string(), params.actnorm_initialized.to_string());
 
-    safetensors::tensor::serialize(views, Some(meta))
-        .map_err(|e| werr(format!("cannot serialise safetensors: {e}")))
+    safetensors::tensor::serialize(views, Some(meta)).map_err(|e| werr(format!("cannot serialise safetensors: {e}")))
 }
 
 /// Parses a safetensors file written by [`save_weights`] / [`save_weights_as`] (or any file in
 /// the format described in the module docs) into its config and parameters.
 pub fn load_weights(bytes: &[u8]) -> Result<(GlowConfig, Params)> {
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| werr(format!("truncated or corrupt safetensors file: {e}")))?;
-    let st = SafeTensors::deserialize(bytes)
-        .map_err(|e| werr(format!("truncated or corrupt safetensors file: {e}")))?;
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| werr(format!("truncated or corrupt safetensors file: {e}")))?;
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| werr(format!("truncated or corrupt safetensors file: {e}")))?;
 
-    let meta = header
-        .metadata()
-        .as_ref()
-        .ok_or_else(|| werr("missing __metadata__ (not a glowgpu weights file?)"))?;
+    let meta = header.metadata().as_ref().ok_or_else(|| werr("missing __metadata__ (not a glowgpu weights file?)"))?;
     let get = |key: &str| {
-        meta.get(key).map(String::as_str).ok_or_else(|| {
-            werr(format!(
-                "missing metadata key `{key}` (not a glowgpu weights file?)"
-            ))
-        })
+        meta.get(key)
+            .map(String::as_str)
+            .ok_or_else(|| werr(format!("missing metadata key `{key}` (not a glowgpu weights file?)")))
     };
 
     let format = get("format")?;
     if format != FORMAT {
-        return Err(werr(format!(
-            "metadata format is `{format}`, expected `{FORMAT}`"
-        )));
+        return Err(werr(format!("metadata format is `{format}`, expected `{FORMAT}`")));
     }
     let version = get("config_version")?;
     if version.trim().parse::<u32>().ok() != Some(CONFIG_VERSION) {
@@ -136,26 +123,19 @@ pub fn load_weights(bytes: &[u8]) -> Result<(GlowConfig, Params)> {
             "unsupported config_version `{version}`: this build supports version {CONFIG_VERSION}"
         )));
     }
-    let cfg: GlowConfig = serde_json::from_str(get("config")?)
-        .map_err(|e| werr(format!("config JSON in metadata is invalid: {e}")))?;
-    cfg.validate()
-        .map_err(|e| werr(format!("config in metadata is invalid: {}", config_msg(e))))?;
+    let cfg: GlowConfig =
+        serde_json::from_str(get("config")?).map_err(|e| werr(format!("config JSON in metadata is invalid: {e}")))?;
+    cfg.validate().map_err(|e| werr(format!("config in metadata is invalid: {}", config_msg(e))))?;
     let actnorm_initialized = match get("actnorm_initialized")? {
         "true" => true,
         "false" => false,
-        other => {
-            return Err(werr(format!(
-                "metadata actnorm_initialized is `{other}`, expected `true` or `false`"
-            )))
-        }
+        other => return Err(werr(format!("metadata actnorm_initialized is `{other}`, expected `true` or `false`"))),
     };
 
     let specs = specs(&cfg);
     let mut map = BTreeMap::new();
     for s in &specs {
-        let view = st
-            .tensor(&s.name)
-            .map_err(|_| werr(format!("missing tensor `{}`", s.name)))?;
+        let view = st.tensor(&s.name).map_err(|_| werr(format!("missing tensor `{}`", s.name)))?;
         if view.shape() != s.shape.as_slice() {
             return Err(werr(format!(
                 "tensor `{}` has shape {:?}, the config needs {:?}",
@@ -170,10 +150,7 @@ pub fn load_weights(bytes: &[u8]) -> Result<(GlowConfig, Params)> {
             Dtype::F32 => 4,
             Dtype::F16 => 2,
             other => {
-                return Err(werr(format!(
-                    "tensor `{}` has unsupported dtype {other} (expected F32 or F16)",
-                    s.name
-                )))
+                return Err(werr(format!("tensor `{}` has unsupported dtype {other} (expected F32 or F16)", s.name)))
             }
         };
         if data.len() != n * elem {
@@ -187,44 +164,22 @@ pub fn load_weights(bytes: &[u8]) -> Result<(GlowConfig, Params)> {
             )));
         }
         let values: Vec<f32> = if elem == 4 {
-            data.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
+            data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
         } else {
-            data.chunks_exact(2)
-                .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                .collect()
+            data.chunks_exact(2).map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect()
         };
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(werr(format!(
-                "tensor `{}` holds a non-finite value ({}) at index {i}",
-                s.name, values[i]
-            )));
+            return Err(werr(format!("tensor `{}` holds a non-finite value ({}) at index {i}", s.name, values[i])));
         }
-        map.insert(
-            s.name.clone(),
-            Tensor {
-                shape: s.shape.clone(),
-                data: values,
-            },
-        );
+        map.insert(s.name.clone(), Tensor { shape: s.shape.clone(), data: values });
     }
     if st.len() != specs.len() {
-        let mut extra: Vec<&str> = st
-            .names()
-            .into_iter()
-            .filter(|k| !map.contains_key(*k))
-            .collect();
+        let mut extra: Vec<&str> = st.names().into_iter().filter(|k| !map.contains_key(*k)).collect();
         extra.sort_unstable();
         extra.truncate(5);
-        return Err(werr(format!(
-            "unexpected tensors for this config: {extra:?}"
-        )));
+        return Err(werr(format!("unexpected tensors for this config: {extra:?}")));
     }
-    let params = Params {
-        map,
-        actnorm_initialized,
-    };
+    let params = Params { map, actnorm_initialized };
     params.validate(&cfg)?;
     Ok((cfg, params))
 }
@@ -245,11 +200,7 @@ pub fn f32_to_f16_bits(x: f32) -> u16 {
     let man = b & 0x007f_ffff;
     if exp == 0xff {
         // inf, or NaN (kept quiet, top payload bits kept)
-        return if man == 0 {
-            sign | 0x7c00
-        } else {
-            sign | 0x7e00 | (man >> 13) as u16
-        };
+        return if man == 0 { sign | 0x7c00 } else { sign | 0x7e00 | (man >> 13) as u16 };
     }
     let e = exp - 127 + 15;
     if e >= 0x1f {

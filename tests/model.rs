@@ -6,6 +6,7 @@ use common::*;
 use glowgpu::platform::block_on;
 use glowgpu::{Backend, Coupling, CpuBackend, Glow, GlowConfig, Permutation};
 
+#[allow(clippy::too_many_arguments)]
 fn cfg(
     h: usize,
     w: usize,
@@ -273,4 +274,36 @@ fn class_conditional_model_round_trip_and_logits() {
     assert!(other.logp.iter().zip(&er.logp).any(|(a, b)| (a - b).abs() > 1e-3));
     let e = block_on(g.encode(&img, 3, None)).unwrap_err();
     assert!(e.to_string().contains("labels are required"), "{e}");
+}
+
+#[test]
+fn buffers_past_the_adapter_limit_fail_with_a_clear_error() {
+    let c = cfg(64, 64, 3, 2, 1, 512, Coupling::Affine, Permutation::Invconv);
+    let g = gpu();
+    let max = g.limits.max_storage_buffer_binding_size as usize;
+    // the first coupling net's hidden activation is n·32·32·512 floats
+    let n = max / (32 * 32 * 512 * 4) + 1;
+    let mut m = Glow::new(c.clone(), g, 0).unwrap();
+    let img = vec![7u8; n * c.dims()];
+    let e = block_on(m.encode(&img, n, None)).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, glowgpu::Error::Limit(_)), "{msg}");
+    assert!(msg.contains("max_storage_buffer_binding_size") && msg.contains("smaller batch"), "{msg}");
+    // a batch that fits still works on the same model
+    block_on(m.encode(&img[..c.dims()], 1, None)).unwrap();
+}
+
+#[test]
+fn weights_file_round_trip_through_gpu_model() {
+    let c = cfg(8, 8, 3, 2, 2, 8, Coupling::Affine, Permutation::InvconvLu);
+    let p = perturbed(&c, 71, 0.05);
+    let img = rand_bytes(21, 2 * c.dims());
+    let mut a = Glow::from_params(c.clone(), p.clone(), CpuBackend::<f64>::new()).unwrap();
+    let bytes = glowgpu::save_weights(&c, &p).unwrap();
+    let (c2, p2) = glowgpu::load_weights(&bytes).unwrap();
+    assert_eq!(c2, c);
+    let mut b = Glow::from_params(c2, p2, gpu()).unwrap();
+    let ea = block_on(a.encode(&img, 2, None)).unwrap();
+    let eb = block_on(b.encode(&img, 2, None)).unwrap();
+    assert_close("loaded model latents", &eb.latents.flat(1), &ea.latents.flat(1), 1e-4);
 }

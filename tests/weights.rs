@@ -4,9 +4,7 @@ use std::collections::HashMap;
 
 use glowgpu::config::CONFIG_VERSION;
 use glowgpu::params::Tensor;
-use glowgpu::weights::{
-    f16_bits_to_f32, f32_to_f16_bits, load_weights, save_weights, save_weights_as, WeightDtype,
-};
+use glowgpu::weights::{f16_bits_to_f32, f32_to_f16_bits, load_weights, save_weights, save_weights_as, WeightDtype};
 use glowgpu::{CpuBackend, Error, Glow, GlowConfig, Params};
 use safetensors::tensor::{Dtype, TensorView};
 
@@ -37,28 +35,16 @@ fn meta(cfg: &GlowConfig, initialized: bool) -> HashMap<String, String> {
 }
 
 /// A safetensors file built by hand: `(name, dtype, shape, raw bytes)`, no validation by glowgpu.
-fn raw_file(
-    tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
-    meta: Option<HashMap<String, String>>,
-) -> Vec<u8> {
-    let views: Vec<(String, TensorView)> = tensors
-        .iter()
-        .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
-        .collect();
+fn raw_file(tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>, meta: Option<HashMap<String, String>>) -> Vec<u8> {
+    let views: Vec<(String, TensorView)> =
+        tensors.iter().map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
     safetensors::serialize(views, meta).unwrap()
 }
 
 fn f32_tensors(p: &Params) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
     p.map
         .iter()
-        .map(|(n, t)| {
-            (
-                n.clone(),
-                Dtype::F32,
-                t.shape.clone(),
-                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            )
-        })
+        .map(|(n, t)| (n.clone(), Dtype::F32, t.shape.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
         .collect()
 }
 
@@ -87,10 +73,7 @@ fn round_trip_f32_is_bitwise() {
     let (c2, p2) = load_weights(&bytes).unwrap();
     assert_eq!(c2, c);
     assert!(!p2.actnorm_initialized);
-    assert_eq!(
-        p2.map.keys().collect::<Vec<_>>(),
-        p.map.keys().collect::<Vec<_>>()
-    );
+    assert_eq!(p2.map.keys().collect::<Vec<_>>(), p.map.keys().collect::<Vec<_>>());
     for (name, t) in &p.map {
         let t2 = &p2.map[name];
         assert_eq!(t2.shape, t.shape, "{name}");
@@ -112,11 +95,7 @@ fn round_trip_f16_within_precision_and_keeps_actnorm_flag() {
     p.actnorm_initialized = true;
     let f32_len = save_weights(&c, &p).unwrap().len();
     let bytes = save_weights_as(&c, &p, WeightDtype::F16).unwrap();
-    assert!(
-        bytes.len() < f32_len * 6 / 10,
-        "F16 file {} bytes vs F32 {f32_len}",
-        bytes.len()
-    );
+    assert!(bytes.len() < f32_len * 6 / 10, "F16 file {} bytes vs F32 {f32_len}", bytes.len());
     let (c2, p2) = load_weights(&bytes).unwrap();
     assert_eq!(c2, c);
     assert!(p2.actnorm_initialized);
@@ -156,16 +135,8 @@ fn f16_conversion_round_to_nearest_even() {
         let even = if h & 1 == 0 { h } else { h + 1 };
         assert_eq!(f32_to_f16_bits(m), even, "tie at {m:e}");
         assert_eq!(f32_to_f16_bits(-m), even | 0x8000, "tie at {:e}", -m);
-        assert_eq!(
-            f32_to_f16_bits(f32::from_bits(m.to_bits() - 1)),
-            h,
-            "below {m:e}"
-        );
-        assert_eq!(
-            f32_to_f16_bits(f32::from_bits(m.to_bits() + 1)),
-            h + 1,
-            "above {m:e}"
-        );
+        assert_eq!(f32_to_f16_bits(f32::from_bits(m.to_bits() - 1)), h, "below {m:e}");
+        assert_eq!(f32_to_f16_bits(f32::from_bits(m.to_bits() + 1)), h + 1, "above {m:e}");
     }
     assert_eq!(f32_to_f16_bits(65504.0), 0x7bff);
     assert_eq!(f32_to_f16_bits(65519.99), 0x7bff);
@@ -187,9 +158,7 @@ fn f16_save_refuses_values_out_of_range() {
     let mut p = params();
     p.map.get_mut("l0.s0.coupling.conv2.w").unwrap().data[5] = 1e6;
     let e = save_weights_as(&c, &p, WeightDtype::F16).unwrap_err();
-    let Error::Weights(m) = e else {
-        panic!("{e:?}")
-    };
+    let Error::Weights(m) = e else { panic!("{e:?}") };
     assert_contains(&m, &["l0.s0.coupling.conv2.w", "f16"]);
     // F32 keeps it
     let (_, p2) = load_weights(&save_weights(&c, &p).unwrap()).unwrap();
@@ -257,14 +226,7 @@ fn wrong_tensor_shape_is_named() {
     t.2 = vec![want[0] + 1];
     t.3.extend(0f32.to_le_bytes());
     let m = weights_err(load_weights(&raw_file(tensors, Some(meta(&c, false)))));
-    assert_contains(
-        &m,
-        &[
-            "l0.prior.bias",
-            &format!("{:?}", [want[0] + 1]),
-            &format!("{want:?}"),
-        ],
-    );
+    assert_contains(&m, &["l0.prior.bias", &format!("{:?}", [want[0] + 1]), &format!("{want:?}")]);
 }
 
 #[test]
@@ -280,13 +242,7 @@ fn missing_tensor_is_named() {
 fn unexpected_tensor_is_named() {
     let c = cfg();
     let mut p = params();
-    p.map.insert(
-        "bogus.extra".into(),
-        Tensor {
-            shape: vec![2],
-            data: vec![1.0, 2.0],
-        },
-    );
+    p.map.insert("bogus.extra".into(), Tensor { shape: vec![2], data: vec![1.0, 2.0] });
     let m = weights_err(load_weights(&file_from(&p, Some(meta(&c, false)))));
     assert_contains(&m, &["unexpected", "bogus.extra"]);
 }
@@ -310,18 +266,11 @@ fn nan_and_inf_values_are_named() {
         .map
         .iter()
         .map(|(n, t)| {
-            let b: Vec<u8> = t
-                .data
-                .iter()
-                .flat_map(|&v| f32_to_f16_bits(v).to_le_bytes())
-                .collect();
+            let b: Vec<u8> = t.data.iter().flat_map(|&v| f32_to_f16_bits(v).to_le_bytes()).collect();
             (n.clone(), Dtype::F16, t.shape.clone(), b)
         })
         .collect();
-    let t = tensors
-        .iter_mut()
-        .find(|t| t.0 == "l1.s0.actnorm.bias")
-        .unwrap();
+    let t = tensors.iter_mut().find(|t| t.0 == "l1.s0.actnorm.bias").unwrap();
     t.3[0..2].copy_from_slice(&0x7c00u16.to_le_bytes());
     let m = weights_err(load_weights(&raw_file(tensors, Some(meta(&c, false)))));
     assert_contains(&m, &["l1.s0.actnorm.bias", "non-finite"]);
@@ -338,19 +287,13 @@ fn unsupported_dtype_is_named() {
     let c = cfg();
     let p = params();
     let mut tensors = f32_tensors(&p);
-    let t = tensors
-        .iter_mut()
-        .find(|t| t.0 == "l0.s0.actnorm.bias")
-        .unwrap();
+    let t = tensors.iter_mut().find(|t| t.0 == "l0.s0.actnorm.bias").unwrap();
     t.1 = Dtype::I32; // same byte size as F32
     let m = weights_err(load_weights(&raw_file(tensors, Some(meta(&c, false)))));
     assert_contains(&m, &["l0.s0.actnorm.bias", "I32", "unsupported dtype"]);
 
     let mut tensors = f32_tensors(&p);
-    let t = tensors
-        .iter_mut()
-        .find(|t| t.0 == "l0.s0.actnorm.logs")
-        .unwrap();
+    let t = tensors.iter_mut().find(|t| t.0 == "l0.s0.actnorm.logs").unwrap();
     t.1 = Dtype::F64;
     let n = t.3.len();
     t.3.extend(vec![0u8; n]);
@@ -364,14 +307,7 @@ fn unknown_config_version_is_reported() {
     let mut md = meta(&c, false);
     md.insert("config_version".into(), "999".into());
     let m = weights_err(load_weights(&file_from(&params(), Some(md))));
-    assert_contains(
-        &m,
-        &[
-            "config_version",
-            "999",
-            &format!("supports version {CONFIG_VERSION}"),
-        ],
-    );
+    assert_contains(&m, &["config_version", "999", &format!("supports version {CONFIG_VERSION}")]);
 
     let mut md = meta(&c, false);
     md.insert("config_version".into(), "one".into());

@@ -134,7 +134,7 @@ impl GpuBackend {
     }
 
     fn check_binding(&self, what: &str, bytes: u64) -> Result<()> {
-        let max = (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size);
+        let max = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
         if bytes > max {
             return Err(Error::Limit(format!(
                 "{what} needs {bytes} bytes in one storage binding, but this adapter ({}) allows at most {max} \

@@ -3,6 +3,7 @@
 //! In place on `x` [pixels, c]. Its logdet `H·W·3·Σ logs` is added by `reduce::ParamSum`.
 //! Data-dependent init (`ActNormInit`): `b = -mean(x)`, `logs = log(1/(sqrt(mean((x+b)²)) + 1e-6))/3`
 //! over all pixels of the batch, written into the parameters on the device.
+//!
 //! Shader: `shaders/actnorm.wgsl` (`forward`, `inverse`, `init`).
 use bytemuck::{Pod, Zeroable};
 

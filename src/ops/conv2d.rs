@@ -9,6 +9,7 @@
 //!   channels (the coupling net reads `z1` in place).
 //! - Also the invertible 1x1 conv (`y = x·W`) and the dense layers of the class head.
 //!
+//!
 //! Shader: `shaders/conv2d.wgsl` (`forward`): each invocation computes 4 output pixels of a row
 //! x 8 output channels in vec4 registers; weights are packed per row to a multiple of 8 outputs.
 use bytemuck::{Pod, Zeroable};

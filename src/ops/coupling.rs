@@ -3,8 +3,9 @@
 //!   inverse `z2 = z2/scale - shift`; forward writes `log scale` per element to `ls` for the logdet
 //!   (summed per image by `reduce::ReduceImage`).
 //! - additive: `z2 = z2 + h`, inverse `z2 = z2 - h`; logdet 0.
-//! Shader: `shaders/coupling.wgsl` (`affine_forward`, `affine_inverse`, `additive_forward`,
-//! `additive_inverse`).
+//!
+//! Shader: `shaders/coupling.wgsl`
+//! (`affine_forward`, `affine_inverse`, `additive_forward`, `additive_inverse`).
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};

@@ -1,6 +1,7 @@
 //! Gaussian noise for sampling: `y[i] = T · N(0,1)` from the run's seed, stream `stream`, index
 //! `i` (counter-based: the same numbers on every backend; image k of a batch gets the same noise
 //! whatever the batch size). `T` is the run's temperature.
+//!
 //! Shader: `shaders/noise.wgsl` (`gaussian`).
 use bytemuck::{Pod, Zeroable};
 

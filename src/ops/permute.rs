@@ -1,6 +1,7 @@
 //! Fixed channel permutation (`shuffle` and `reverse`): forward `y[p, c] = x[p, perm[c]]`,
 //! inverse `x[p, perm[c]] = y[p, c]`. `perm` is a parameter holding indices as floats (exact
 //! below 2^24). No logdet (a permutation has |det| = 1).
+//!
 //! Shader: `shaders/permute.wgsl` (`forward`, `inverse`).
 use bytemuck::{Pod, Zeroable};
 

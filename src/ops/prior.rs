@@ -3,10 +3,12 @@
 //! - forward: `eps = (z - mean)·exp(-logs)` (the standardised latent the demo stores) and
 //!   per-element `log p = -0.5·(log 2π + 2·logs + eps²)` into `lp` (summed by `ReduceImage`);
 //! - inverse: `z = mean + exp(logs)·eps`.
+//!
 //! `z` is a channel slice `[z_off, z_off + cz)` of a tensor with `z_stride` channels. `h` holds
 //! `2·cz` channels: interleaved `mean = h[0::2], logs = h[1::2]` (split prior) or halves
 //! `mean = h[:cz], logs = h[cz:]` (top prior); it is per image or shared by the batch
 //! (`h_batched = 0`), plus an optional per-image vector `v` [n, 2cz] (class embedding).
+//!
 //! Shader: `shaders/prior.wgsl` (`forward`, `inverse`).
 use bytemuck::{Pod, Zeroable};
 
@@ -28,7 +30,7 @@ pub struct PriorParams {
 }
 
 impl PriorParams {
-    pub fn len(&self) -> usize {
+    pub fn elements(&self) -> usize {
         (self.n * self.pixels * self.cz) as usize
     }
     /// (z index, mean index in h, logs index in h) of element `i` of [n, pixels, cz].
@@ -96,7 +98,14 @@ impl Prior {
                 ],
             )
         };
-        GpuCall { shader: "prior", entry, uniform: uniform(&self.p), base, binds, workgroups: groups(self.p.len(), 64) }
+        GpuCall {
+            shader: "prior",
+            entry,
+            uniform: uniform(&self.p),
+            base,
+            binds,
+            workgroups: groups(self.p.elements(), 64),
+        }
     }
 
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
@@ -106,7 +115,7 @@ impl Prior {
         let mut lp = if self.reverse { None } else { self.lp.map(|b| ctx.take(b)) };
         let h = ctx.get(self.h);
         let v = self.v.map(|b| ctx.get(b));
-        for i in 0..p.len() {
+        for i in 0..p.elements() {
             let (zi, mi, li) = p.idx(i);
             let (mut mean, mut logs) = (h[mi], h[li]);
             if let Some(v) = v {

@@ -3,6 +3,7 @@
 //! noise, `noise = 1`) or `u = 1/(2 n_bins)` (the noise's mean: the bin centre, used by the
 //! deterministic encode so that decode's `floor` lands back in the same bin with half a bin to
 //! spare); inverse `clip(floor((x + 0.5) n_bins) · 256/n_bins, 0, 255)`.
+//!
 //! Shader: `shaders/quantize.wgsl` (`forward`, `inverse`), images as u8 packed 4 per u32.
 use bytemuck::{Pod, Zeroable};
 

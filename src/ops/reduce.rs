@@ -3,6 +3,7 @@
 //! - `ParamSum`: `acc[n] += scale · Σ_i param[i]` for every image (actnorm / 1x1 conv logdets,
 //!   which do not depend on the data);
 //! - `MeanHw`: `y[n, c] = mean over pixels of x[n, ·, c]`.
+//!
 //! Shader: `shaders/reduce.wgsl` (`per_image`, `param_sum`, `mean_hw`).
 use bytemuck::{Pod, Zeroable};
 

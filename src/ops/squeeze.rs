@@ -1,6 +1,7 @@
 //! Squeeze (2x2 space-to-depth) and its inverse, with the official channel order
 //! `c·4 + dy·2 + dx`. The wide side may be a channel slice `[c_off, c_off + c)` of a tensor with
 //! `c_total` channels, so the split's kept half is squeezed (and unsqueezed) without a copy.
+//!
 //! Shader: `shaders/squeeze.wgsl` (`forward`: wide -> narrow, `inverse`: narrow -> wide).
 use bytemuck::{Pod, Zeroable};
 
@@ -23,7 +24,7 @@ pub struct SqueezeParams {
 }
 
 impl SqueezeParams {
-    pub fn len(&self) -> usize {
+    pub fn elements(&self) -> usize {
         (self.n * self.h * self.w * self.c * 4) as usize
     }
     /// (narrow index, wide index) of narrow element `i`.
@@ -66,14 +67,14 @@ impl Squeeze {
             uniform: uniform(&self.p),
             base,
             binds,
-            workgroups: groups(self.p.len(), 64),
+            workgroups: groups(self.p.elements(), 64),
         }
     }
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
         let (src, dst) = if self.reverse { (self.narrow, self.wide) } else { (self.wide, self.narrow) };
         let mut out = ctx.take(dst);
         let inp = ctx.get(src);
-        for i in 0..self.p.len() {
+        for i in 0..self.p.elements() {
             let (nw, wd) = self.p.map(i);
             if self.reverse {
                 out[wd] = inp[nw];

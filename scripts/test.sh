@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets everything up (idempotent) and runs every test:
+#   native tests on the GPU backend (lavapipe here) and the CPU backends, shader validation,
+#   the browser tests in headless Chromium on WebGPU, formatting/lints, and `cargo check` for
+#   Windows and macOS targets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d -t glow-xdg-XXXXXX)}"
+chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
+export XDG_RUNTIME_DIR
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+step "native tests (GPU backend on the default adapter, CPU backends)"
+cargo test
+
+step "browser tests (headless Chromium, WebGPU)"
+scripts/test-web.sh
+
+step "other platforms compile (wgpu Metal / DX12 backends)"
+cargo check --lib --target x86_64-pc-windows-msvc
+cargo check --lib --target aarch64-apple-darwin
+
+step "all tests passed"
