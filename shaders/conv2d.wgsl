@@ -1,16 +1,17 @@
 // 2-D convolution, NHWC, stride 1, SAME padding, optional edge-bias channel and
 // (acc + bias) * exp(3 logs) epilogue + ReLU (see src/ops/conv2d.rs).
-// Each invocation: 4 consecutive output pixels of one row x 8 output channels (2 vec4).
+// forward: any channel layout. Each invocation: 4 consecutive output pixels of one row x 8 output
+// channels (2 vec4).
 struct P {
     n: u32, h: u32, w: u32,
     cin: u32, cin_stride: u32, cin_off: u32,  // input channel slice of a cin_stride-channel tensor
-    cout: u32, cout8: u32,                     // outputs; packed weight row length (multiple of 8)
+    cout: u32, cout_pad: u32,                  // outputs; packed weight row length (multiple of 16)
     k: u32,                                    // 1 or 3
     edge: u32, epilogue: u32, relu: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [n, h, w, cin_stride]
-@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>; // [k*k, cin + edge, cout8/4]
+@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>; // [k*k, cin + edge, cout_pad/4]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(4) var<storage, read> logs: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [n, h, w, cout]
@@ -30,7 +31,7 @@ fn store(pix: u32, co0: u32, a: vec4<f32>, b: vec4<f32>) {
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_id(gid, nwg);
-    let ncb = p.cout8 / 8u;
+    let ncb = (p.cout + 7u) / 8u;
     let nxb = (p.w + 3u) / 4u;
     if (id >= p.n * p.h * nxb * ncb) { return; }
     let cb = id % ncb;
@@ -39,7 +40,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let oy = r % p.h;
     let n = r / p.h;
     let ox = xb * 4u;
-    let nv = p.cout8 / 4u;
+    let nv = p.cout_pad / 4u;
     let v0 = cb * 2u;
     let rows = p.cin + p.edge;
     let half = i32(p.k / 2u);
@@ -93,4 +94,121 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (ox + 1u < p.w) { store(pix + 1u, co0, a1, b1); }
     if (ox + 2u < p.w) { store(pix + 2u, co0, a2, b2); }
     if (ox + 3u < p.w) { store(pix + 3u, co0, a3, b3); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// forward_v4: the same convolution when cin, cin_stride and cin_off are multiples of 4 (every conv
+// of a Glow model but the first of each coupling net / prior): input read as vec4 along channels.
+// Each invocation: 4 consecutive output pixels of a row x 16 output channels (4 vec4 each);
+// per 4 input channels it loads 4 input vec4 and 16 weight vec4 for 64 vec4 multiply-adds.
+@group(0) @binding(6) var<storage, read> x4: array<vec4<f32>>;    // [n, h, w, cin_stride/4]
+@group(0) @binding(7) var<storage, read> wt4: array<vec4<f32>>;   // [k*k, cin + edge, cout_pad/4]
+@group(0) @binding(8) var<storage, read> bias4: array<f32>;       // [cout] (epilogue)
+@group(0) @binding(9) var<storage, read> logs4: array<f32>;       // [cout] (epilogue)
+@group(0) @binding(10) var<storage, read_write> y4: array<f32>;   // [n, h, w, cout]
+
+fn store16(pix: u32, co0: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+    for (var j = 0u; j < 16u; j++) {
+        let co = co0 + j;
+        if (co >= p.cout) { return; }
+        var v: f32;
+        switch (j / 4u) {
+            case 0u: { v = a0[j % 4u]; }
+            case 1u: { v = a1[j % 4u]; }
+            case 2u: { v = a2[j % 4u]; }
+            default: { v = a3[j % 4u]; }
+        }
+        if (p.epilogue == 1u) { v = (v + bias4[co]) * exp(3.0 * logs4[co]); }
+        if (p.relu == 1u) { v = max(v, 0.0); }
+        y4[pix * p.cout + co] = v;
+    }
+}
+
+@compute @workgroup_size(64)
+fn forward_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(gid, nwg);
+    let ncb = (p.cout + 15u) / 16u;
+    let nxb = (p.w + 3u) / 4u;
+    if (id >= p.n * p.h * nxb * ncb) { return; }
+    let cb = id % ncb;
+    var r = id / ncb;
+    let xb = r % nxb; r = r / nxb;
+    let oy = r % p.h;
+    let n = r / p.h;
+    let ox = xb * 4u;
+    let nv = p.cout_pad / 4u;
+    let v0 = cb * 4u;
+    let rows = p.cin + p.edge;
+    let half = i32(p.k / 2u);
+    let cs4 = p.cin_stride / 4u;
+    let coff4 = p.cin_off / 4u;
+    let cin4 = p.cin / 4u;
+
+    var a00 = vec4<f32>(0.0); var a01 = vec4<f32>(0.0); var a02 = vec4<f32>(0.0); var a03 = vec4<f32>(0.0);
+    var a10 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0); var a12 = vec4<f32>(0.0); var a13 = vec4<f32>(0.0);
+    var a20 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0); var a22 = vec4<f32>(0.0); var a23 = vec4<f32>(0.0);
+    var a30 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0); var a32 = vec4<f32>(0.0); var a33 = vec4<f32>(0.0);
+
+    for (var ky = 0u; ky < p.k; ky++) {
+        let iy = i32(oy) + i32(ky) - half;
+        let row_ok = iy >= 0 && iy < i32(p.h);
+        let rowbase = (n * p.h + u32(max(iy, 0))) * p.w;
+        for (var kx = 0u; kx < p.k; kx++) {
+            let wbase = (ky * p.k + kx) * rows * nv + v0;
+            let ix0 = i32(ox) + i32(kx) - half;
+            let ok0 = row_ok && ix0 + 0 >= 0 && ix0 + 0 < i32(p.w);
+            let o0 = select(0u, (rowbase + u32(ix0 + 0)) * cs4 + coff4, ok0);
+            let ok1 = row_ok && ix0 + 1 >= 0 && ix0 + 1 < i32(p.w);
+            let o1 = select(0u, (rowbase + u32(ix0 + 1)) * cs4 + coff4, ok1);
+            let ok2 = row_ok && ix0 + 2 >= 0 && ix0 + 2 < i32(p.w);
+            let o2 = select(0u, (rowbase + u32(ix0 + 2)) * cs4 + coff4, ok2);
+            let ok3 = row_ok && ix0 + 3 >= 0 && ix0 + 3 < i32(p.w);
+            let o3 = select(0u, (rowbase + u32(ix0 + 3)) * cs4 + coff4, ok3);
+            for (var c4 = 0u; c4 < cin4; c4++) {
+                let wb = wbase + c4 * 4u * nv;
+                let w00 = wt4[wb + 0u * nv + 0u]; let w01 = wt4[wb + 0u * nv + 1u]; let w02 = wt4[wb + 0u * nv + 2u]; let w03 = wt4[wb + 0u * nv + 3u];
+                let w10 = wt4[wb + 1u * nv + 0u]; let w11 = wt4[wb + 1u * nv + 1u]; let w12 = wt4[wb + 1u * nv + 2u]; let w13 = wt4[wb + 1u * nv + 3u];
+                let w20 = wt4[wb + 2u * nv + 0u]; let w21 = wt4[wb + 2u * nv + 1u]; let w22 = wt4[wb + 2u * nv + 2u]; let w23 = wt4[wb + 2u * nv + 3u];
+                let w30 = wt4[wb + 3u * nv + 0u]; let w31 = wt4[wb + 3u * nv + 1u]; let w32 = wt4[wb + 3u * nv + 2u]; let w33 = wt4[wb + 3u * nv + 3u];
+                let x0 = select(vec4<f32>(0.0), x4[o0 + c4], ok0);
+                a00 += x0.x * w00 + x0.y * w10 + x0.z * w20 + x0.w * w30;
+                a01 += x0.x * w01 + x0.y * w11 + x0.z * w21 + x0.w * w31;
+                a02 += x0.x * w02 + x0.y * w12 + x0.z * w22 + x0.w * w32;
+                a03 += x0.x * w03 + x0.y * w13 + x0.z * w23 + x0.w * w33;
+                let x1 = select(vec4<f32>(0.0), x4[o1 + c4], ok1);
+                a10 += x1.x * w00 + x1.y * w10 + x1.z * w20 + x1.w * w30;
+                a11 += x1.x * w01 + x1.y * w11 + x1.z * w21 + x1.w * w31;
+                a12 += x1.x * w02 + x1.y * w12 + x1.z * w22 + x1.w * w32;
+                a13 += x1.x * w03 + x1.y * w13 + x1.z * w23 + x1.w * w33;
+                let x2 = select(vec4<f32>(0.0), x4[o2 + c4], ok2);
+                a20 += x2.x * w00 + x2.y * w10 + x2.z * w20 + x2.w * w30;
+                a21 += x2.x * w01 + x2.y * w11 + x2.z * w21 + x2.w * w31;
+                a22 += x2.x * w02 + x2.y * w12 + x2.z * w22 + x2.w * w32;
+                a23 += x2.x * w03 + x2.y * w13 + x2.z * w23 + x2.w * w33;
+                let x3 = select(vec4<f32>(0.0), x4[o3 + c4], ok3);
+                a30 += x3.x * w00 + x3.y * w10 + x3.z * w20 + x3.w * w30;
+                a31 += x3.x * w01 + x3.y * w11 + x3.z * w21 + x3.w * w31;
+                a32 += x3.x * w02 + x3.y * w12 + x3.z * w22 + x3.w * w32;
+                a33 += x3.x * w03 + x3.y * w13 + x3.z * w23 + x3.w * w33;
+            }
+            if (p.edge == 1u) {
+                let we = wbase + p.cin * nv;
+                let e0 = wt4[we + 0u]; let e1 = wt4[we + 1u]; let e2 = wt4[we + 2u]; let e3 = wt4[we + 3u];
+                let m0 = select(1.0, 0.0, ok0);
+                a00 += m0 * e0; a01 += m0 * e1; a02 += m0 * e2; a03 += m0 * e3;
+                let m1 = select(1.0, 0.0, ok1);
+                a10 += m1 * e0; a11 += m1 * e1; a12 += m1 * e2; a13 += m1 * e3;
+                let m2 = select(1.0, 0.0, ok2);
+                a20 += m2 * e0; a21 += m2 * e1; a22 += m2 * e2; a23 += m2 * e3;
+                let m3 = select(1.0, 0.0, ok3);
+                a30 += m3 * e0; a31 += m3 * e1; a32 += m3 * e2; a33 += m3 * e3;
+            }
+        }
+    }
+    let pix = (n * p.h + oy) * p.w + ox;
+    let co0 = cb * 16u;
+    { store16(pix + 0u, co0, a00, a01, a02, a03); }
+    if (ox + 1u < p.w) { store16(pix + 1u, co0, a10, a11, a12, a13); }
+    if (ox + 2u < p.w) { store16(pix + 2u, co0, a20, a21, a22, a23); }
+    if (ox + 3u < p.w) { store16(pix + 3u, co0, a30, a31, a32, a33); }
 }

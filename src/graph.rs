@@ -38,7 +38,8 @@ pub enum Access {
 pub enum Layout {
     /// As stored: f32 array.
     Plain,
-    /// Conv weights `[k, k, cin_rows, cout]` padded to `[k*k][cin_rows][cout4]` for vec4 loads.
+    /// Conv weights `[k, k, cin_rows, cout]` padded to `[k*k][cin_rows][cout_pad]` (a multiple of 16)
+    /// for vec4 loads.
     ConvPacked { cout: u32 },
 }
 

@@ -31,7 +31,15 @@ fn conv2d_all_variants() {
         (1, 3, 5, 0, 0, 0, 10, 3, true, true, false), // top prior: zero input, edge only
         (2, 7, 6, 9, 9, 0, 17, 1, false, false, false),
         (3, 4, 4, 6, 12, 3, 9, 3, true, true, true), // a channel slice with an offset
+        // input channels in whole vec4s: `forward_v4`
+        (2, 5, 7, 8, 8, 0, 21, 3, true, true, true),
+        (3, 6, 5, 12, 24, 0, 33, 3, true, false, false), // a slice of a wider tensor
+        (2, 4, 9, 16, 16, 0, 16, 1, false, true, true),
+        (2, 3, 6, 4, 12, 8, 7, 3, true, true, false), // slice with an offset of 8 channels
+        (1, 9, 2, 20, 20, 0, 48, 1, false, false, false),
     ];
+    let v4 = cases.iter().filter(|c| ConvParams::new(1, 1, 1, c.3, 1, 1, false).vec4_input() && c.4 % 4 == 0 && c.5 % 4 == 0);
+    assert_eq!(v4.count(), 5, "both conv entry points must be exercised");
     for (i, &(n, h, w, cin, stride, off, cout, k, edge, epi, relu)) in cases.iter().enumerate() {
         let rows = cin + edge as usize;
         let xs = randn(&mut rng, n * h * w * stride.max(1), 1.0);

@@ -154,7 +154,7 @@ impl GpuBackend {
             Layout::Plain => v.iter().map(|&x| x as f32).collect(),
             Layout::ConvPacked { cout } => {
                 let cout = cout as usize;
-                let c8 = cout.div_ceil(8) * 8;
+                let c8 = cout.div_ceil(16) * 16;
                 let rows = v.len() / cout.max(1);
                 let mut out = vec![0f32; rows * c8];
                 for r in 0..rows {

@@ -10,8 +10,9 @@
 //! - Also the invertible 1x1 conv (`y = x·W`) and the dense layers of the class head.
 //!
 //!
-//! Shader: `shaders/conv2d.wgsl` (`forward`): each invocation computes 4 output pixels of a row
-//! x 8 output channels in vec4 registers; weights are packed per row to a multiple of 8 outputs.
+//! Shader: `shaders/conv2d.wgsl`: `forward` (any channel layout; 4 output pixels of a row x 8
+//! outputs per invocation) and `forward_v4` (input channels in whole vec4s; 4 pixels x 16 outputs,
+//! vec4 loads along the input channels). Weights are packed per row to a multiple of 16 outputs.
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
@@ -28,8 +29,8 @@ pub struct ConvParams {
     pub cin_stride: u32,
     pub cin_off: u32,
     pub cout: u32,
-    /// cout rounded up to a multiple of 8 (packed weight row length).
-    pub cout8: u32,
+    /// cout rounded up to a multiple of 16 (packed weight row length).
+    pub cout_pad: u32,
     /// 1 or 3.
     pub k: u32,
     pub edge: u32,
@@ -47,12 +48,16 @@ impl ConvParams {
             cin_stride: cin as u32,
             cin_off: 0,
             cout: cout as u32,
-            cout8: cout.div_ceil(8) as u32 * 8,
+            cout_pad: cout.div_ceil(16) as u32 * 16,
             k: k as u32,
             edge: edge as u32,
             epilogue: 0,
             relu: 0,
         }
+    }
+    /// Whether the input can be read as vec4 along channels (`forward_v4`).
+    pub fn vec4_input(&self) -> bool {
+        self.cin > 0 && self.cin % 4 == 0 && self.cin_stride % 4 == 0 && self.cin_off % 4 == 0
     }
     pub fn pixels(&self) -> usize {
         (self.n * self.h * self.w) as usize
@@ -81,12 +86,14 @@ impl Conv2d {
             None => Bind::Dummy,
         };
         let p = &self.p;
-        let blocks = p.pixels() / p.w as usize * (p.w as usize).div_ceil(4) * (p.cout8 / 8) as usize;
+        let v4 = p.vec4_input();
+        let per_block = if v4 { 16 } else { 8 };
+        let blocks = p.pixels() / p.w as usize * (p.w as usize).div_ceil(4) * (p.cout as usize).div_ceil(per_block);
         GpuCall {
             shader: "conv2d",
-            entry: "forward",
+            entry: if v4 { "forward_v4" } else { "forward" },
             uniform: uniform(p),
-            base: 1,
+            base: if v4 { 6 } else { 1 },
             binds: vec![
                 if p.cin > 0 { Bind::Buf(self.x, Access::Read) } else { Bind::Dummy },
                 Bind::Param(self.weight.clone(), Layout::ConvPacked { cout: p.cout }, Access::Read),
