@@ -37,8 +37,13 @@ fn conv2d_all_variants() {
         (2, 4, 9, 16, 16, 0, 16, 1, false, true, true),
         (2, 3, 6, 4, 12, 8, 7, 3, true, true, false), // slice with an offset of 8 channels
         (1, 9, 2, 20, 20, 0, 48, 1, false, false, false),
+        // fewer outputs than inputs: the CPU reference's tap-GEMM path
+        (2, 5, 6, 11, 11, 0, 4, 3, true, true, false),
+        (2, 4, 3, 7, 13, 5, 2, 3, false, false, false),
     ];
-    let v4 = cases.iter().filter(|c| ConvParams::new(1, 1, 1, c.3, 1, 1, false).vec4_input() && c.4 % 4 == 0 && c.5 % 4 == 0);
+    let v4 = cases
+        .iter()
+        .filter(|c| ConvParams::new(1, 1, 1, c.3, 1, 1, false).vec4_input() && c.4 % 4 == 0 && c.5 % 4 == 0);
     assert_eq!(v4.count(), 5, "both conv entry points must be exercised");
     for (i, &(n, h, w, cin, stride, off, cout, k, edge, epi, relu)) in cases.iter().enumerate() {
         let rows = cin + edge as usize;
@@ -68,9 +73,14 @@ fn conv2d_all_variants() {
 
 #[test]
 fn conv2d_cpu_matches_naive_loops() {
-    // the CPU reference itself (per-tap GEMM) against a direct 7-loop convolution
+    // the CPU reference itself (im2col / tap GEMMs) against a direct 7-loop convolution
+    for (n, h, w, cin, cout) in [(2, 5, 4, 3, 6), (2, 3, 5, 7, 2)] {
+        naive_case(n, h, w, cin, cout);
+    }
+}
+
+fn naive_case(n: usize, h: usize, w: usize, cin: usize, cout: usize) {
     let mut rng = HostRng::new(5);
-    let (n, h, w, cin, cout) = (2, 5, 4, 3, 6);
     let x = randn(&mut rng, n * h * w * cin, 1.0);
     let wt = randn(&mut rng, 9 * (cin + 1) * cout, 1.0);
     let params = param_map(&[("w", wt.clone())]);

@@ -105,48 +105,84 @@ impl Conv2d {
         }
     }
 
+    /// CPU: a plain 1x1 conv over a contiguous input is one GEMM on the input itself; a 3x3 conv
+    /// with fewer outputs than inputs is one GEMM against all taps then a shift-and-add; otherwise
+    /// im2col in chunks of pixels (columns ordered (tap, input channel) with the edge channel as a
+    /// real column, matching the weight layout) and one GEMM per chunk.
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
         let p = self.p;
         let (n, h, w) = (p.n as usize, p.h as usize, p.w as usize);
         let (cin, cout, k) = (p.cin as usize, p.cout as usize, p.k as usize);
+        let (stride, off) = (p.cin_stride as usize, p.cin_off as usize);
         let np = n * h * w;
+        let rows = cin + p.edge as usize;
+        let kk = k * k * rows;
         let mut ybuf = ctx.take(self.y);
         let y = &mut ybuf[..np * cout];
-        y.iter_mut().for_each(|v| *v = T::zero());
-        let wt = ctx.param(&self.weight);
-        let rows = cin + p.edge as usize;
-        // gather the input slice into a contiguous, tap-shifted [np, cin] matrix
+        let wt = &ctx.param(&self.weight)[..kk * cout];
         let x = if cin > 0 { ctx.get(self.x) } else { &[][..] };
-        let mut xs = vec![T::zero(); np * cin];
-        let half = (k / 2) as isize;
-        for t in 0..k * k {
-            let (dy, dx) = ((t / k) as isize - half, (t % k) as isize - half);
-            let wt_t = &wt[t * rows * cout..(t + 1) * rows * cout];
-            for b in 0..n {
-                for yy in 0..h {
-                    for xx in 0..w {
-                        let (iy, ix) = (yy as isize + dy, xx as isize + dx);
-                        let o = (b * h + yy) * w + xx;
+        if k == 1 && p.edge == 0 && stride == cin && cin > 0 {
+            matmul(np, cout, cin, &x[..np * cin], wt, y, false);
+        } else if k == 3 && cout < cin {
+            // few outputs (the zero conv, the split prior): one GEMM of the input against all nine
+            // taps' weights `[cin, 9·cout]`, then shift-and-add the taps
+            let mut wa = vec![T::zero(); cin * 9 * cout];
+            for t in 0..9 {
+                for ci in 0..cin {
+                    let src = (t * rows + ci) * cout;
+                    wa[(ci * 9 + t) * cout..(ci * 9 + t + 1) * cout].copy_from_slice(&wt[src..src + cout]);
+                }
+            }
+            let copied: Vec<T>;
+            let xc = if stride == cin {
+                &x[..np * cin]
+            } else {
+                copied = (0..np).flat_map(|o| x[o * stride + off..o * stride + off + cin].iter().copied()).collect();
+                &copied[..]
+            };
+            let mut z = vec![T::zero(); np * 9 * cout];
+            matmul(np, 9 * cout, cin, xc, &wa, &mut z, false);
+            y.iter_mut().for_each(|v| *v = T::zero());
+            for (o, yo) in y.chunks_mut(cout).enumerate() {
+                let (xx, yy, b) = (o % w, (o / w) % h, o / (w * h));
+                for t in 0..9 {
+                    let (iy, ix) = (yy as isize + (t / 3) as isize - 1, xx as isize + (t % 3) as isize - 1);
+                    let add = if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                        let src = (b * h + iy as usize) * w + ix as usize;
+                        &z[(src * 9 + t) * cout..(src * 9 + t + 1) * cout]
+                    } else if p.edge == 1 {
+                        &wt[(t * rows + cin) * cout..(t * rows + cin + 1) * cout]
+                    } else {
+                        continue;
+                    };
+                    yo.iter_mut().zip(add).for_each(|(a, b)| *a = *a + *b);
+                }
+            }
+        } else {
+            // about 4M patch elements per chunk
+            let chunk = ((1usize << 22) / kk.max(1)).clamp(1, np);
+            let mut patch = vec![T::zero(); chunk * kk];
+            let half = (k / 2) as isize;
+            for start in (0..np).step_by(chunk) {
+                let m = chunk.min(np - start);
+                for (r, row) in patch.chunks_mut(kk).take(m).enumerate() {
+                    let o = start + r;
+                    let (xx, yy, b) = (o % w, (o / w) % h, o / (w * h));
+                    for (t, dst) in row.chunks_mut(rows).enumerate() {
+                        let (iy, ix) = (yy as isize + (t / k) as isize - half, xx as isize + (t % k) as isize - half);
                         let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w;
-                        let dst = &mut xs[o * cin..(o + 1) * cin];
                         if inside {
-                            let src =
-                                ((b * h + iy as usize) * w + ix as usize) * p.cin_stride as usize + p.cin_off as usize;
-                            dst.copy_from_slice(&x[src..src + cin]);
+                            let src = ((b * h + iy as usize) * w + ix as usize) * stride + off;
+                            dst[..cin].copy_from_slice(&x[src..src + cin]);
                         } else {
-                            dst.iter_mut().for_each(|v| *v = T::zero());
-                            if p.edge == 1 {
-                                let e = &wt_t[cin * cout..(cin + 1) * cout];
-                                for (yv, ev) in y[o * cout..(o + 1) * cout].iter_mut().zip(e) {
-                                    *yv = *yv + *ev;
-                                }
-                            }
+                            dst[..cin].iter_mut().for_each(|v| *v = T::zero());
+                        }
+                        if p.edge == 1 {
+                            dst[cin] = if inside { T::zero() } else { T::one() };
                         }
                     }
                 }
-            }
-            if cin > 0 {
-                matmul_acc(np, cout, cin, &xs, &wt_t[..cin * cout], y);
+                matmul(m, cout, kk, &patch[..m * kk], wt, &mut y[start * cout..(start + m) * cout], false);
             }
         }
         if p.epilogue == 1 {
@@ -164,9 +200,9 @@ impl Conv2d {
     }
 }
 
-/// `c[m, n] += a[m, k] · b[k, n]`, all row-major and contiguous (GEMM crate, multi-threaded
-/// natively).
-pub fn matmul_acc<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T]) {
+/// `c[m, n] = a[m, k] · b[k, n]` (or `+=` with `accumulate`), all row-major and contiguous
+/// (GEMM crate, multi-threaded natively).
+pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], accumulate: bool) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     // SAFETY: bounds asserted above; strides describe contiguous row-major matrices.
     unsafe {
@@ -177,7 +213,7 @@ pub fn matmul_acc<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &m
             c.as_mut_ptr(),
             1,
             n as isize,
-            true,
+            accumulate,
             a.as_ptr(),
             1,
             k as isize,
