@@ -27,6 +27,9 @@ impl Latents {
             if v.len() != self.n * s {
                 return Err(Error::Input(format!("latent level {i} has {} values, expected {}", v.len(), self.n * s)));
             }
+            if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::NonFinite(format!("latent level {i} holds {} at index {j}", v[j])));
+            }
         }
         Ok(())
     }

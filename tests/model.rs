@@ -307,3 +307,42 @@ fn weights_file_round_trip_through_gpu_model() {
     let eb = block_on(b.encode(&img, 2, None)).unwrap();
     assert_close("loaded model latents", &eb.latents.flat(1), &ea.latents.flat(1), 1e-4);
 }
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let c = cfg(8, 8, 3, 2, 1, 8, Coupling::Affine, Permutation::Invconv);
+    let mut m = Glow::new(c.clone(), CpuBackend::<f32>::new(), 0).unwrap();
+    let e = block_on(m.encode(&[0u8; 10], 1, None)).unwrap_err().to_string();
+    assert!(e.contains("expected 1 images of 8x8x3 = 192 bytes, got 10 bytes"), "{e}");
+    let img = rand_bytes(1, c.dims());
+    let mut lat = block_on(m.encode(&img, 1, None)).unwrap().latents;
+    lat.levels[1][3] = f64::NAN;
+    let e = block_on(m.decode(&lat, None)).unwrap_err();
+    assert!(matches!(e, glowgpu::Error::NonFinite(_)) && e.to_string().contains("latent level 1"), "{e}");
+    lat.levels[0].pop();
+    let e = block_on(m.decode(&lat, None)).unwrap_err().to_string();
+    assert!(e.contains("latent level 0 has"), "{e}");
+    let e = block_on(m.sample(2, f32::NAN, 0, None)).unwrap_err().to_string();
+    assert!(e.contains("temperature"), "{e}");
+    let e = block_on(m.encode(&img, 1, Some(&[0]))).unwrap_err().to_string();
+    assert!(e.contains("unconditional"), "{e}");
+}
+
+#[test]
+fn flat_latents_round_trip_and_interpolate() {
+    let c = cfg(8, 8, 3, 2, 2, 8, Coupling::Affine, Permutation::Invconv);
+    let p = perturbed(&c, 81, 0.05);
+    let mut m = Glow::from_params(c.clone(), p, CpuBackend::<f32>::new()).unwrap();
+    let img = rand_bytes(5, 2 * c.dims());
+    let lat = block_on(m.encode(&img, 2, None)).unwrap().latents;
+    let (a, b) = (lat.flat(0), lat.flat(1));
+    assert_eq!(a.len(), c.dims(), "a Glow latent has as many values as the image");
+    let back = glowgpu::Latents::from_flat(&c, &[a.clone(), b.clone()]).unwrap();
+    assert_eq!(back, lat);
+    // the interpolation's end points decode to the two images
+    let path: Vec<Vec<f64>> = [0.0, 0.5, 1.0].iter().map(|&t| glowgpu::latent::lerp(&a, &b, t)).collect();
+    let imgs = block_on(m.decode(&glowgpu::Latents::from_flat(&c, &path).unwrap(), None)).unwrap();
+    let d = c.dims();
+    assert_eq!(&imgs[..d], &img[..d]);
+    assert_eq!(&imgs[2 * d..], &img[d..]);
+}
