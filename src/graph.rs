@@ -78,6 +78,8 @@ pub struct RunArgs {
 pub struct Graph {
     pub bufs: Vec<BufDesc>,
     pub ops: Vec<Op>,
+    /// Parameters (gradient accumulators, `grad.*`) cleared to zero at the start of every run.
+    pub zero_params: Vec<String>,
 }
 
 impl Graph {

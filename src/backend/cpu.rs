@@ -57,6 +57,10 @@ impl<T: Real> Backend for CpuBackend<T> {
         args: RunArgs,
     ) -> Result<Vec<Host>> {
         let mut bytes = HashMap::new();
+        for name in &plan.graph.zero_params {
+            let v = self.params.get_mut(name).ok_or_else(|| Error::Input(format!("unknown parameter {name}")))?;
+            v.iter_mut().for_each(|x| *x = T::zero());
+        }
         for (b, d) in plan.graph.bufs.iter().enumerate() {
             if d.zeroed {
                 plan.slots[plan.slot_of[b]].iter_mut().for_each(|v| *v = T::zero());
