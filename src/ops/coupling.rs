@@ -4,8 +4,19 @@
 //!   (summed per image by `reduce::ReduceImage`).
 //! - additive: `z2 = z2 + h`, inverse `z2 = z2 - h`; logdet 0.
 //!
-//! Shader: `shaders/coupling.wgsl`
-//! (`affine_forward`, `affine_inverse`, `additive_forward`, `additive_inverse`).
+//! Backward (`CouplingBackward`, docs/backward.md), elementwise over [pixels, c2], given the
+//! forward output `y`, the net output `h` (recomputed by the caller from `z1`) and `dy`:
+//! - affine: `y2 ← x2 = y2/s - shift`, `dy2 ← dx2 = dy2·s`, and `dh` SET to interleaved
+//!   (`dshift = dy2·s`, `da = ds·s(1-s)`) with `ds = dy2·(x2 + shift) + g/s` (the `g/s` is the
+//!   logdet term `g·Σ log s`, `g = ld_scale`); computed as `da = (dy2·y2 + g)·(1-s)`;
+//! - additive: `y2 ← x2 = y2 - h`, `dy2` unchanged (`dx2 = dy2`), `dh` SET to `dy2`.
+//!
+//! Channels `[0, c1)` of `y` and `dy` are left untouched (`dx1 = dy1 + dNN` is the caller's).
+//!
+//! Shader: `shaders/coupling.wgsl` (`affine_forward`, `affine_inverse`, `additive_forward`,
+//! `additive_inverse`, `affine_backward`, `additive_backward`). Its `struct P` is
+//! [`CouplingBackwardParams`]; forward and inverse dispatches upload their [`CouplingParams`]
+//! zero-extended to that size (it is the prefix).
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
@@ -18,6 +29,17 @@ pub struct CouplingParams {
     pub c: u32,
     pub c1: u32,
     pub c2: u32,
+}
+
+/// Uniform of every coupling dispatch (the shader's `struct P`): the forward params, then the
+/// backward-only fields (zero for forward and inverse).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct CouplingBackwardParams {
+    pub cp: CouplingParams,
+    /// Loss coefficient `g` of each image's logdet (affine only).
+    pub ld_scale: f32,
+    pub _pad: [u32; 3],
 }
 
 #[derive(Clone, Debug)]
@@ -51,7 +73,7 @@ impl Coupling {
         GpuCall {
             shader: "coupling",
             entry,
-            uniform: uniform(&self.p),
+            uniform: uniform(&CouplingBackwardParams { cp: self.p, ..Zeroable::zeroed() }),
             base: 1,
             binds,
             workgroups: groups((self.p.pixels * self.p.c2) as usize, 64),
@@ -89,5 +111,72 @@ impl Coupling {
         if let (Some(b), Some(v)) = (self.ls, ls) {
             ctx.put(b, v);
         }
+    }
+}
+
+/// Backward of a coupling update (see the module docs).
+#[derive(Clone, Debug)]
+pub struct CouplingBackward {
+    /// Forward output [pixels, c]; channels `[c1, c)` become the forward input (in place).
+    pub y: BufId,
+    /// Net output: affine [pixels, 2·c2] (shift, pre-scale interleaved), additive [pixels, c2].
+    pub h: BufId,
+    /// Gradient w.r.t. `y` [pixels, c]; channels `[c1, c)` become `dx2` (in place).
+    pub dy: BufId,
+    /// Gradient w.r.t. `h`, shaped like `h` (set).
+    pub dh: BufId,
+    pub affine: bool,
+    pub p: CouplingBackwardParams,
+}
+
+impl CouplingBackward {
+    pub fn gpu(&self) -> GpuCall {
+        let cp = &self.p.cp;
+        GpuCall {
+            shader: "coupling",
+            entry: if self.affine { "affine_backward" } else { "additive_backward" },
+            uniform: uniform(&self.p),
+            base: 4,
+            binds: vec![
+                Bind::Buf(self.y, Access::ReadWrite),
+                Bind::Buf(self.h, Access::Read),
+                Bind::Buf(self.dy, Access::ReadWrite),
+                Bind::Buf(self.dh, Access::ReadWrite),
+            ],
+            workgroups: groups((cp.pixels * cp.c2) as usize, 64),
+        }
+    }
+
+    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
+        let p = self.p.cp;
+        let (c, c1, c2) = (p.c as usize, p.c1 as usize, p.c2 as usize);
+        let mut y = ctx.take(self.y);
+        let mut dy = ctx.take(self.dy);
+        let mut dh = ctx.take(self.dh);
+        let h = ctx.get(self.h);
+        let (one, two, g) = (T::one(), T::f(2.0), T::f(self.p.ld_scale as f64));
+        for px in 0..p.pixels as usize {
+            for j in 0..c2 {
+                let xi = px * c + c1 + j;
+                if self.affine {
+                    let (si, ai) = (px * 2 * c2 + 2 * j, px * 2 * c2 + 2 * j + 1);
+                    let a = h[ai] + two;
+                    let s = one / (one + (-a).exp());
+                    let oms = one / (one + a.exp()); // 1 - s without cancellation
+                    let (yv, d) = (y[xi], dy[xi]);
+                    y[xi] = yv / s - h[si];
+                    dy[xi] = d * s;
+                    dh[si] = d * s;
+                    dh[ai] = (d * yv + g) * oms;
+                } else {
+                    let hi = px * c2 + j;
+                    y[xi] = y[xi] - h[hi];
+                    dh[hi] = dy[xi];
+                }
+            }
+        }
+        ctx.put(self.y, y);
+        ctx.put(self.dy, dy);
+        ctx.put(self.dh, dh);
     }
 }

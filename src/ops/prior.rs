@@ -9,7 +9,18 @@
 //! `mean = h[:cz], logs = h[cz:]` (top prior); it is per image or shared by the batch
 //! (`h_batched = 0`), plus an optional per-image vector `v` [n, 2cz] (class embedding).
 //!
-//! Shader: `shaders/prior.wgsl` (`forward`, `inverse`).
+//! Backward (`PriorBackward`, docs/backward.md): with the loss coefficient `g = ld_scale` of each
+//! image's `Σ log p`, per element `dz = -g·eps·exp(-logs)`, `dmean = g·eps·exp(-logs)`,
+//! `dlogs = g·(eps² - 1)`:
+//! - `dz` is SET in the channel slice `[z_off, z_off + cz)` of a gradient tensor laid out like `z`
+//!   (other channels untouched);
+//! - `dh` (shaped like `h`) is SET: per image when `h_batched = 1`, else summed over the batch
+//!   (each invocation loops over the images, no atomics);
+//! - `dv` [n, 2cz] (only with `v`) is SET to the sum over pixels (each invocation loops over them).
+//!
+//! Shader: `shaders/prior.wgsl` (`forward`, `inverse`, `backward`). Its `struct P` is
+//! [`PriorBackwardParams`]; forward and inverse dispatches upload their [`PriorParams`]
+//! zero-extended to that size (it is the prefix).
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
@@ -51,6 +62,28 @@ impl PriorParams {
         } else {
             (n * 2 * cz + j, n * 2 * cz + cz + j)
         }
+    }
+}
+
+/// Uniform of every prior dispatch (the shader's `struct P`): the forward params, then the
+/// backward-only fields (zero for forward and inverse).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct PriorBackwardParams {
+    pub pp: PriorParams,
+    /// Loss coefficient `g` of each image's `Σ log p`.
+    pub ld_scale: f32,
+    pub _pad: [u32; 3],
+}
+
+impl PriorBackwardParams {
+    /// Invocations of the backward dispatch: one per element of `h`'s per-image or shared
+    /// [rows, cz] (looping over the images when `h` is shared), then one per (image, channel) of
+    /// `dv` when there is a vector.
+    fn invocations(&self) -> usize {
+        let p = &self.pp;
+        let rows = if p.h_batched == 1 { p.n * p.pixels } else { p.pixels };
+        (rows * p.cz + p.has_vec * p.n * p.cz) as usize
     }
 }
 
@@ -101,7 +134,7 @@ impl Prior {
         GpuCall {
             shader: "prior",
             entry,
-            uniform: uniform(&self.p),
+            uniform: uniform(&PriorBackwardParams { pp: self.p, ..Zeroable::zeroed() }),
             base,
             binds,
             workgroups: groups(self.p.elements(), 64),
@@ -137,6 +170,94 @@ impl Prior {
         ctx.put(out_id, out);
         if let (Some(b), Some(l)) = (self.lp, lp) {
             ctx.put(b, l);
+        }
+    }
+}
+
+/// Backward of the prior's `log p` (see the module docs).
+#[derive(Clone, Debug)]
+pub struct PriorBackward {
+    /// The latent (read), channels `[z_off, z_off + cz)` of a `z_stride`-channel tensor.
+    pub z: BufId,
+    /// Mean / log-std tensor (read): [n, pixels, 2cz] or shared [pixels, 2cz].
+    pub h: BufId,
+    /// Optional per-image vector [n, 2cz] (read); `has_vec` must match.
+    pub v: Option<BufId>,
+    /// Gradient w.r.t. `z`, laid out like `z`: the slice is set.
+    pub dz: BufId,
+    /// Gradient w.r.t. `h`, shaped like `h` (set).
+    pub dh: BufId,
+    /// Gradient w.r.t. `v` [n, 2cz] (set); required exactly when `v` is given.
+    pub dv: Option<BufId>,
+    pub p: PriorBackwardParams,
+}
+
+impl PriorBackward {
+    pub fn gpu(&self) -> GpuCall {
+        assert_eq!(self.v.is_some(), self.p.pp.has_vec == 1, "prior backward: v and has_vec disagree");
+        assert_eq!(self.v.is_some(), self.dv.is_some(), "prior backward: dv is required exactly with v");
+        let (v, dv) = match (self.v, self.dv) {
+            (Some(v), Some(dv)) => (Bind::Buf(v, Access::Read), Bind::Buf(dv, Access::ReadWrite)),
+            // without a vector the dv binding is never accessed: a writable placeholder (dz again)
+            _ => (Bind::Dummy, Bind::Buf(self.dz, Access::ReadWrite)),
+        };
+        GpuCall {
+            shader: "prior",
+            entry: "backward",
+            uniform: uniform(&self.p),
+            base: 10,
+            binds: vec![
+                Bind::Buf(self.z, Access::Read),
+                Bind::Buf(self.h, Access::Read),
+                v,
+                Bind::Buf(self.dz, Access::ReadWrite),
+                Bind::Buf(self.dh, Access::ReadWrite),
+                dv,
+            ],
+            workgroups: groups(self.p.invocations(), 64),
+        }
+    }
+
+    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
+        let p = self.p.pp;
+        assert_eq!(self.v.is_some(), p.has_vec == 1, "prior backward: v and has_vec disagree");
+        assert_eq!(self.v.is_some(), self.dv.is_some(), "prior backward: dv is required exactly with v");
+        let (n, cz) = (p.n as usize, p.cz as usize);
+        let hl = if p.h_batched == 1 { n } else { 1 } * p.pixels as usize * 2 * cz;
+        let mut dz = ctx.take(self.dz);
+        let mut dh = ctx.take(self.dh);
+        let mut dv = self.dv.map(|b| ctx.take(b));
+        dh[..hl].iter_mut().for_each(|d| *d = T::zero());
+        if let Some(dv) = dv.as_mut() {
+            dv[..n * 2 * cz].iter_mut().for_each(|d| *d = T::zero());
+        }
+        let (z, h) = (ctx.get(self.z), ctx.get(self.h));
+        let v = self.v.map(|b| ctx.get(b));
+        let g = T::f(self.p.ld_scale as f64);
+        for i in 0..p.elements() {
+            let (zi, mi, li) = p.idx(i);
+            let (mut mean, mut logs) = (h[mi], h[li]);
+            let vi = p.vec_idx(i);
+            if let Some(v) = v {
+                mean = mean + v[vi.0];
+                logs = logs + v[vi.1];
+            }
+            let inv = (-logs).exp();
+            let e = (z[zi] - mean) * inv;
+            let dmean = g * e * inv;
+            let dlogs = g * (e * e - T::one());
+            dz[zi] = -dmean;
+            dh[mi] = dh[mi] + dmean;
+            dh[li] = dh[li] + dlogs;
+            if let Some(dv) = dv.as_mut() {
+                dv[vi.0] = dv[vi.0] + dmean;
+                dv[vi.1] = dv[vi.1] + dlogs;
+            }
+        }
+        ctx.put(self.dz, dz);
+        ctx.put(self.dh, dh);
+        if let (Some(b), Some(d)) = (self.dv, dv) {
+            ctx.put(b, d);
         }
     }
 }
