@@ -8,6 +8,8 @@ struct P {
     cout: u32, cout_pad: u32,                  // outputs; packed weight row length (multiple of 16)
     k: u32,                                    // 1 or 3
     edge: u32, epilogue: u32, relu: u32,
+    accumulate: u32,                           // backward_data: 1 adds into dx, 0 sets it
+    _q0: u32, _q1: u32, _q2: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [n, h, w, cin_stride]
@@ -211,4 +213,165 @@ fn forward_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (ox + 1u < p.w) { store16(pix + 1u, co0, a10, a11, a12, a13); }
     if (ox + 2u < p.w) { store16(pix + 2u, co0, a20, a21, a22, a23); }
     if (ox + 3u < p.w) { store16(pix + 3u, co0, a30, a31, a32, a33); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward (training). `backward_data`: dx[q, cin_off + ci] (+)= Σ_taps Σ_co dacc[q − tap, co]·W[tap, ci, co]
+// (the edge channel has no input gradient). Each invocation: 4 pixels of a row x 4 input channels.
+@group(0) @binding(11) var<storage, read> bd_dacc: array<f32>;       // [n, h, w, cout]
+@group(0) @binding(12) var<storage, read> bd_w: array<f32>;          // packed [k*k, cin + edge, cout_pad]
+@group(0) @binding(13) var<storage, read_write> bd_dx: array<f32>;   // [n, h, w, cin_stride]
+
+@compute @workgroup_size(64)
+fn backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(gid, nwg);
+    let ncb = (p.cin + 3u) / 4u;
+    let nxb = (p.w + 3u) / 4u;
+    if (id >= p.n * p.h * nxb * ncb) { return; }
+    let cb = id % ncb;
+    var r = id / ncb;
+    let xb = r % nxb; r = r / nxb;
+    let iy = r % p.h;
+    let n = r / p.h;
+    let ix = xb * 4u;
+    let ci0 = cb * 4u;
+    let rows = p.cin + p.edge;
+    let half = i32(p.k / 2u);
+    var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+    for (var ky = 0u; ky < p.k; ky++) {
+        let oy = i32(iy) - i32(ky) + half;
+        if (oy < 0 || oy >= i32(p.h)) { continue; }
+        for (var kx = 0u; kx < p.k; kx++) {
+            let ox0 = i32(ix) - i32(kx) + half;
+            let ok0 = ox0 >= 0 && ox0 < i32(p.w);
+            let ok1 = ox0 + 1 >= 0 && ox0 + 1 < i32(p.w);
+            let ok2 = ox0 + 2 >= 0 && ox0 + 2 < i32(p.w);
+            let ok3 = ox0 + 3 >= 0 && ox0 + 3 < i32(p.w);
+            let rowbase = (n * p.h + u32(oy)) * p.w;
+            let d0 = select(0u, (rowbase + u32(ox0)) * p.cout, ok0);
+            let d1 = select(0u, (rowbase + u32(ox0 + 1)) * p.cout, ok1);
+            let d2 = select(0u, (rowbase + u32(ox0 + 2)) * p.cout, ok2);
+            let d3 = select(0u, (rowbase + u32(ox0 + 3)) * p.cout, ok3);
+            let wrow = ((ky * p.k + kx) * rows + ci0) * p.cout_pad;
+            let c1 = min(ci0 + 1u, rows - 1u) - ci0;
+            let c2 = min(ci0 + 2u, rows - 1u) - ci0;
+            let c3 = min(ci0 + 3u, rows - 1u) - ci0;
+            for (var co = 0u; co < p.cout; co++) {
+                let wv = vec4<f32>(bd_w[wrow + co], bd_w[wrow + c1 * p.cout_pad + co],
+                                   bd_w[wrow + c2 * p.cout_pad + co], bd_w[wrow + c3 * p.cout_pad + co]);
+                a0 += select(0.0, bd_dacc[d0 + co], ok0) * wv;
+                a1 += select(0.0, bd_dacc[d1 + co], ok1) * wv;
+                a2 += select(0.0, bd_dacc[d2 + co], ok2) * wv;
+                a3 += select(0.0, bd_dacc[d3 + co], ok3) * wv;
+            }
+        }
+    }
+    let pix = (n * p.h + iy) * p.w + ix;
+    for (var q = 0u; q < 4u; q++) {
+        if (ix + q >= p.w) { break; }
+        var a = a0;
+        if (q == 1u) { a = a1; } else if (q == 2u) { a = a2; } else if (q == 3u) { a = a3; }
+        for (var j = 0u; j < 4u; j++) {
+            let ci = ci0 + j;
+            if (ci >= p.cin) { break; }
+            let o = (pix + q) * p.cin_stride + p.cin_off + ci;
+            if (p.accumulate == 1u) { bd_dx[o] += a[j]; } else { bd_dx[o] = a[j]; }
+        }
+    }
+}
+
+// `backward_weight`: partial weight gradients Σ_pixels xin(pixel + tap, ci)·dacc[pixel, co] over
+// chunks of WCHUNK pixels (llvmpipe silently caps a loop at 65535 iterations, and long loops
+// starve real GPUs), the edge row ci = cin seeing 1 where the tap falls outside; each invocation
+// does one chunk of one tap x 4 rows x 4 outputs and writes its partial sums. `weight_reduce`
+// then adds the chunks into grad_w.
+const WCHUNK: u32 = 2048u;
+@group(0) @binding(14) var<storage, read> bw_x: array<f32>;          // [n, h, w, cin_stride]
+@group(0) @binding(15) var<storage, read> bw_dacc: array<f32>;       // [n, h, w, cout]
+@group(0) @binding(16) var<storage, read_write> bw_part: array<f32>; // [chunks, k*k, cin + edge, cout]
+
+fn xval(src: u32, row: u32, inside: bool) -> f32 {
+    if (row < p.cin) { return select(0.0, bw_x[src + row], inside); }
+    if (row == p.cin && p.edge == 1u) { return select(1.0, 0.0, inside); }
+    return 0.0;
+}
+
+fn dval(q: u32, co: u32) -> f32 {
+    return select(0.0, bw_dacc[q * p.cout + min(co, p.cout - 1u)], co < p.cout);
+}
+
+@compute @workgroup_size(64)
+fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(gid, nwg);
+    let rows = p.cin + p.edge;
+    let nrb = (rows + 3u) / 4u;
+    let ncb = (p.cout + 3u) / 4u;
+    let tiles = p.k * p.k * nrb * ncb;
+    let npix = p.n * p.h * p.w;
+    let chunks = (npix + WCHUNK - 1u) / WCHUNK;
+    if (id >= tiles * chunks) { return; }
+    let tile = id % tiles;
+    let chunk = id / tiles;
+    let cb = tile % ncb;
+    var r = tile / ncb;
+    let rb = r % nrb;
+    let tap = r / nrb;
+    let dy = i32(tap / p.k) - i32(p.k / 2u);
+    let dx = i32(tap % p.k) - i32(p.k / 2u);
+    let r0 = rb * 4u;
+    let co0 = cb * 4u;
+    var g0 = vec4<f32>(0.0); var g1 = vec4<f32>(0.0); var g2 = vec4<f32>(0.0); var g3 = vec4<f32>(0.0);
+    let q1 = min(npix, (chunk + 1u) * WCHUNK);
+    for (var q = chunk * WCHUNK; q < q1; q++) {
+        let xx = q % p.w;
+        let yy = (q / p.w) % p.h;
+        let iy = i32(yy) + dy;
+        let ix = i32(xx) + dx;
+        let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+        let src = select(0u, (q + u32(dy * i32(p.w) + dx)) * p.cin_stride + p.cin_off, inside);
+        let xv = vec4<f32>(xval(src, r0, inside), xval(src, r0 + 1u, inside), xval(src, r0 + 2u, inside), xval(src, r0 + 3u, inside));
+        let d = vec4<f32>(dval(q, co0), dval(q, co0 + 1u), dval(q, co0 + 2u), dval(q, co0 + 3u));
+        g0 += xv.x * d; g1 += xv.y * d; g2 += xv.z * d; g3 += xv.w * d;
+    }
+    let base = chunk * p.k * p.k * rows * p.cout;
+    for (var j = 0u; j < 4u; j++) {
+        let row = r0 + j;
+        if (row >= rows) { break; }
+        var g = g0;
+        if (j == 1u) { g = g1; } else if (j == 2u) { g = g2; } else if (j == 3u) { g = g3; }
+        for (var k = 0u; k < 4u; k++) {
+            let co = co0 + k;
+            if (co < p.cout) { bw_part[base + (tap * rows + row) * p.cout + co] = g[k]; }
+        }
+    }
+}
+
+// `weight_reduce`: grad_w[i] += Σ_chunks part[chunk, i].
+@group(0) @binding(19) var<storage, read> wr_part: array<f32>;
+@group(0) @binding(20) var<storage, read_write> wr_gw: array<f32>;  // plain [k*k, cin + edge, cout]
+
+@compute @workgroup_size(64)
+fn weight_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    let len = p.k * p.k * (p.cin + p.edge) * p.cout;
+    if (i >= len) { return; }
+    let chunks = (p.n * p.h * p.w + WCHUNK - 1u) / WCHUNK;
+    var s = 0.0;
+    for (var c = 0u; c < chunks; c++) { s += wr_part[c * len + i]; }
+    wr_gw[i] += s;
+}
+
+// `pack`: plain weights [k*k, rows, cout] -> the forward kernels' packed layout [k*k, rows, cout_pad]
+// (re-run after every optimizer step).
+@group(0) @binding(17) var<storage, read> pk_src: array<f32>;
+@group(0) @binding(18) var<storage, read_write> pk_dst: array<f32>;
+
+@compute @workgroup_size(64)
+fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    let nrows = p.k * p.k * (p.cin + p.edge);
+    if (i >= nrows * p.cout_pad) { return; }
+    let row = i / p.cout_pad;
+    let co = i % p.cout_pad;
+    pk_dst[i] = select(0.0, pk_src[row * p.cout + min(co, p.cout - 1u)], co < p.cout);
 }

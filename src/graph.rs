@@ -102,10 +102,18 @@ impl Graph {
         self.ops.push(op.into());
     }
 
-    /// Floating-point operations of one run, counting a multiply-add as 2 (convolutions only:
-    /// every other op is a few flops per element, under 1% of a Glow step).
+    /// Floating-point operations of one run, counting a multiply-add as 2 (convolutions and their
+    /// gradients only: every other op is a few flops per element, under 1% of a Glow step).
     pub fn flops(&self) -> f64 {
-        self.ops.iter().map(|o| if let Op::Conv(c) = o { c.p.flops() } else { 0.0 }).sum()
+        self.ops
+            .iter()
+            .map(|o| match o {
+                Op::Conv(c) => c.p.flops(),
+                Op::ConvBackwardData(c) => c.p.flops(),
+                Op::ConvBackwardWeight(c) => c.p.flops(),
+                _ => 0.0,
+            })
+            .sum()
     }
 
     /// Assigns every buffer a physical slot. Non-persistent buffers reuse slots whose previous

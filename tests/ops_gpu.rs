@@ -390,3 +390,90 @@ fn quantize_dequantize_and_noise() {
     let (want, got) = cpu_and_gpu(&mut g, &Default::default(), make, ARGS);
     assert_close("gaussian noise", &got[0].clone().floats(), &want[0].clone().floats(), 1e-5);
 }
+
+/// (n, h, w, cin, cin_stride, cin_off, cout, k, edge, epilogue, relu)
+type ConvCase = (usize, usize, usize, usize, usize, usize, usize, usize, bool, bool, bool);
+
+/// Every case of `conv2d_all_variants`, then the Glow coupling net's channel counts (256 hidden
+/// channels; 256 + edge = 257 rows; 12 outputs) at w = 4, n = 3, and pixel counts over one
+/// workgroup of the subgroup kernel.
+const CONV_CASES: &[ConvCase] = &[
+    (2, 5, 7, 3, 3, 0, 5, 3, true, true, true),
+    (3, 6, 3, 5, 11, 0, 13, 3, true, false, false),
+    (2, 4, 9, 7, 7, 0, 8, 1, false, true, false),
+    (1, 3, 5, 0, 0, 0, 10, 3, true, true, false),
+    (2, 7, 6, 9, 9, 0, 17, 1, false, false, false),
+    (3, 4, 4, 6, 12, 3, 9, 3, true, true, true),
+    (2, 5, 7, 8, 8, 0, 21, 3, true, true, true),
+    (3, 6, 5, 12, 24, 0, 33, 3, true, false, false),
+    (2, 4, 9, 16, 16, 0, 16, 1, false, true, true),
+    (2, 3, 6, 4, 12, 8, 7, 3, true, true, false),
+    (1, 9, 2, 20, 20, 0, 48, 1, false, false, false),
+    // the coupling net at w = 4, n = 3
+    (3, 5, 4, 6, 6, 0, 256, 3, true, true, true), // first conv: 6 -> 256, 3x3
+    (3, 5, 4, 256, 256, 0, 256, 1, false, true, true), // 256 -> 256, 1x1
+    (3, 5, 4, 256, 256, 0, 12, 3, true, true, false), // zero conv: 256 + edge = 257 rows -> 12
+    (3, 4, 4, 257, 257, 0, 12, 3, true, false, false), // cin = 257 (scalar input, 2 tail rows)
+    (3, 3, 4, 257, 300, 41, 256, 1, false, true, true), // 257 of 300 channels at offset 41
+    (3, 3, 4, 256, 300, 40, 12, 3, true, true, true), // vec4 slice at offset 40
+    // vec4-aligned slices whose channel count is not a multiple of 4 or 8
+    (3, 5, 4, 6, 12, 0, 256, 3, true, true, true), // the coupling net's first conv reads z1 in place
+    (2, 4, 5, 5, 12, 4, 20, 3, true, false, false),
+    (2, 3, 7, 13, 16, 0, 9, 1, false, true, false),
+    // several 128-pixel workgroups, the last partial; channel blocks of 32 with a partial one
+    (3, 11, 9, 24, 24, 0, 40, 3, true, true, false),
+    (2, 13, 5, 3, 3, 0, 70, 3, true, false, true),
+    (5, 7, 11, 32, 32, 0, 16, 1, false, false, false),
+];
+
+/// Runs each conv case on `g` (as currently configured) against the f64 CPU reference.
+fn check_conv_cases(g: &mut glowgpu::GpuBackend, cases: &[ConvCase], what: &str) {
+    let mut rng = HostRng::new(21);
+    for (i, &(n, h, w, cin, stride, off, cout, k, edge, epi, relu)) in cases.iter().enumerate() {
+        let rows = cin + edge as usize;
+        let xs = randn(&mut rng, n * h * w * stride.max(1), 1.0);
+        let params = param_map(&[
+            (&format!("w{i}"), randn(&mut rng, k * k * rows * cout, 0.3)),
+            (&format!("b{i}"), randn(&mut rng, cout, 0.5)),
+            (&format!("s{i}"), randn(&mut rng, cout, 0.2)),
+        ]);
+        let make = || {
+            let mut gr = Graph::default();
+            let x = gr.io("x", xs.len(), DType::F32);
+            let y = gr.io("y", n * h * w * cout, DType::F32);
+            let mut p = ConvParams::new(n, h, w, cin, cout, k, edge);
+            p.cin_stride = stride as u32;
+            p.cin_off = off as u32;
+            p.epilogue = epi as u32;
+            p.relu = relu as u32;
+            let (bias, logs) = if epi { (Some(format!("b{i}")), Some(format!("s{i}"))) } else { (None, None) };
+            gr.push(Conv2d { x, y, weight: format!("w{i}"), bias, logs, p });
+            (gr, vec![(x, Host::F(xs.clone()))], vec![y])
+        };
+        let (want, got) = cpu_and_gpu(g, &params, make, ARGS);
+        assert_close(&format!("{what} conv case {i}"), &got[0].clone().floats(), &want[0].clone().floats(), TOL);
+    }
+}
+
+#[test]
+fn conv2d_subgroup_kernel() {
+    // lavapipe (and the GPUs this crate targets natively) offer subgroups of 8 or more lanes
+    let mut g = gpu();
+    assert!(
+        g.subgroups_enabled(),
+        "subgroup convolution not selected on {} (GLOWGPU_NO_SUBGROUPS set, or no `subgroups` feature)",
+        glowgpu::Backend::describe(&g)
+    );
+    let op =
+        Conv2d { x: 0, y: 1, weight: "w".into(), bias: None, logs: None, p: ConvParams::new(1, 2, 2, 4, 4, 1, false) };
+    assert_eq!(op.gpu_subgroup().shader, "conv2d_sg");
+    check_conv_cases(&mut g, CONV_CASES, "subgroup");
+}
+
+#[test]
+fn conv2d_portable_kernels_when_subgroups_are_off() {
+    // the browser's WebGPU has no subgroups: the portable entry points must stay correct
+    let mut g = gpu();
+    assert!(!g.set_subgroups(false));
+    check_conv_cases(&mut g, CONV_CASES, "portable");
+}

@@ -3,11 +3,18 @@
 //! physical buffers (shared by liveness), one uniform buffer holding every op's params, and a
 //! bind group per op; a run writes the inputs, records every dispatch into one compute pass,
 //! submits once and reads back only the requested outputs.
+//!
+//! Convolutions: where the adapter offers `Features::SUBGROUP` with subgroups of at least 8 lanes
+//! (lavapipe, most native GPUs; not WebGPU in browsers today) the device is opened with it and
+//! plans use `shaders/conv2d_sg.wgsl` (weights shared across lanes with `subgroupBroadcast`);
+//! otherwise, or with the environment variable `GLOWGPU_NO_SUBGROUPS=1`, the portable
+//! `shaders/conv2d.wgsl`. `GpuBackend::set_subgroups` switches between them for plans built later.
 use std::collections::HashMap;
 
 use super::{Backend, Host, ParamMap};
 use crate::error::{Error, Result};
 use crate::graph::{Access, Bind, BufId, DType, Graph, Layout, RunArgs};
+use crate::ops::Op;
 use crate::platform;
 
 /// WGSL source of a shader: `shaders/common.wgsl` followed by `shaders/<name>.wgsl`.
@@ -15,8 +22,11 @@ pub fn shader_source(name: &str) -> Option<String> {
     let body = match name {
         "actnorm" => include_str!("../../shaders/actnorm.wgsl"),
         "conv2d" => include_str!("../../shaders/conv2d.wgsl"),
+        "conv2d_sg" => include_str!("../../shaders/conv2d_sg.wgsl"),
         "coupling" => include_str!("../../shaders/coupling.wgsl"),
+        "invconv" => include_str!("../../shaders/invconv.wgsl"),
         "noise" => include_str!("../../shaders/noise.wgsl"),
+        "optim" => include_str!("../../shaders/optim.wgsl"),
         "permute" => include_str!("../../shaders/permute.wgsl"),
         "prior" => include_str!("../../shaders/prior.wgsl"),
         "quantize" => include_str!("../../shaders/quantize.wgsl"),
@@ -24,12 +34,36 @@ pub fn shader_source(name: &str) -> Option<String> {
         "squeeze" => include_str!("../../shaders/squeeze.wgsl"),
         _ => return None,
     };
+    if name == "conv2d_sg" {
+        if let Ok(f) = std::env::var("GLOWGPU_SG_FILE") {
+            return Some(format!(
+                "{}\n{}",
+                include_str!("../../shaders/common.wgsl"),
+                std::fs::read_to_string(f).unwrap()
+            ));
+        }
+    } // TEMP
     Some(format!("{}\n{}", include_str!("../../shaders/common.wgsl"), body))
 }
 
 /// Every shader, for validation.
-pub const SHADERS: &[&str] =
-    &["actnorm", "conv2d", "coupling", "noise", "permute", "prior", "quantize", "reduce", "squeeze"];
+pub const SHADERS: &[&str] = &[
+    "actnorm",
+    "conv2d",
+    "conv2d_sg",
+    "coupling",
+    "invconv",
+    "noise",
+    "optim",
+    "permute",
+    "prior",
+    "quantize",
+    "reduce",
+    "squeeze",
+];
+
+/// Shaders that use subgroup built-ins: only for devices opened with `Features::SUBGROUP`.
+pub const SUBGROUP_SHADERS: &[&str] = &["conv2d_sg"];
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -53,6 +87,10 @@ pub struct GpuBackend {
     param_bufs: HashMap<(String, Layout), wgpu::Buffer>,
     dummy: wgpu::Buffer,
     runtime: wgpu::Buffer,
+    /// The device has `Features::SUBGROUP` and subgroups of at least 8 lanes.
+    subgroup_capable: bool,
+    /// Plans built from now on use the subgroup convolution.
+    subgroups: bool,
 }
 
 pub struct GpuPlan {
@@ -64,6 +102,8 @@ pub struct GpuPlan {
     pipes: Vec<wgpu::ComputePipeline>,
     _uniforms: wgpu::Buffer,
     staging: HashMap<BufId, wgpu::Buffer>,
+    /// Parameter buffers cleared at the start of every run (`Graph::zero_params`).
+    zero_params: Vec<wgpu::Buffer>,
 }
 
 impl GpuPlan {
@@ -92,13 +132,20 @@ impl GpuBackend {
         Self::from_adapter(adapter).await
     }
 
+    /// Opens a device on `adapter` with its full limits, and with `Features::SUBGROUP` when the
+    /// adapter offers it with subgroups of at least 8 lanes (the subgroup convolution's minimum)
+    /// and `GLOWGPU_NO_SUBGROUPS` is not `1`.
     pub async fn from_adapter(adapter: wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let no_subgroups = std::env::var("GLOWGPU_NO_SUBGROUPS").is_ok_and(|v| v == "1");
+        let subgroup_capable =
+            !no_subgroups && adapter.features().contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8;
+        let required_features = if subgroup_capable { wgpu::Features::SUBGROUP } else { wgpu::Features::empty() };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("glow"),
-                required_features: wgpu::Features::empty(),
+                required_features,
                 required_limits: limits.clone(),
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
@@ -130,7 +177,21 @@ impl GpuBackend {
             param_bufs: HashMap::new(),
             dummy,
             runtime,
+            subgroup_capable,
+            subgroups: subgroup_capable,
         })
+    }
+
+    /// Whether plans built now use the subgroup convolution (`shaders/conv2d_sg.wgsl`).
+    pub fn subgroups_enabled(&self) -> bool {
+        self.subgroups
+    }
+
+    /// Chooses the subgroup convolution (`true`, where the device supports it) or the portable one
+    /// for plans built from now on; returns whether subgroups are now in use.
+    pub fn set_subgroups(&mut self, on: bool) -> bool {
+        self.subgroups = on && self.subgroup_capable;
+        self.subgroups
     }
 
     fn check_binding(&self, what: &str, bytes: u64) -> Result<()> {
@@ -252,6 +313,20 @@ impl GpuBackend {
     }
 }
 
+impl GpuBackend {
+    /// Writes a parameter's plain buffer only, leaving packed copies stale (as an op writing the
+    /// parameter on the device would); for tests of `ConvPack`.
+    pub fn write_plain_param(&mut self, name: &str, values: &[f64]) -> Result<()> {
+        let buf = self.param_buffer(name, Layout::Plain)?;
+        let f: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        if buf.size() < f.len() as u64 * 4 {
+            return Err(Error::Input(format!("parameter `{name}` holds fewer than {} values", f.len())));
+        }
+        self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(&f));
+        Ok(())
+    }
+}
+
 fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
@@ -323,7 +398,14 @@ impl Backend for GpuBackend {
                 mapped_at_creation: false,
             }));
         }
-        let calls: Vec<_> = graph.ops.iter().map(|o| o.gpu()).collect();
+        let calls: Vec<_> = graph
+            .ops
+            .iter()
+            .map(|o| match o {
+                Op::Conv(c) if self.subgroups => c.gpu_subgroup(),
+                _ => o.gpu(),
+            })
+            .collect();
         let align = self.limits.min_uniform_buffer_offset_alignment as usize;
         let mut ubytes = Vec::new();
         let mut offsets = Vec::with_capacity(calls.len());
@@ -386,7 +468,18 @@ impl Backend for GpuBackend {
             let (x, y) = self.split_workgroups(c.workgroups)?;
             dispatches.push((pi, bg, x, y));
         }
-        Ok(GpuPlan { graph, slot_of, slots, dispatches, pipes, _uniforms: uniforms, staging: HashMap::new() })
+        let zero_params =
+            graph.zero_params.iter().map(|n| self.param_buffer(n, Layout::Plain)).collect::<Result<Vec<_>>>()?;
+        Ok(GpuPlan {
+            graph,
+            slot_of,
+            slots,
+            dispatches,
+            pipes,
+            _uniforms: uniforms,
+            staging: HashMap::new(),
+            zero_params,
+        })
     }
 
     async fn run(
@@ -420,6 +513,9 @@ impl Backend for GpuBackend {
         };
         self.queue.write_buffer(&self.runtime, 0, bytemuck::bytes_of(&rt));
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("glow run") });
+        for b in &plan.zero_params {
+            enc.clear_buffer(b, 0, None);
+        }
         for (b, d) in plan.graph.bufs.iter().enumerate() {
             if d.zeroed {
                 enc.clear_buffer(&plan.slots[plan.slot_of[b]], 0, None);

@@ -36,6 +36,9 @@ pub struct ConvParams {
     pub edge: u32,
     pub epilogue: u32,
     pub relu: u32,
+    /// `ConvBackwardData`: 1 adds into `dx`, 0 overwrites it.
+    pub accumulate: u32,
+    pub _pad: [u32; 3],
 }
 
 impl ConvParams {
@@ -53,6 +56,8 @@ impl ConvParams {
             edge: edge as u32,
             epilogue: 0,
             relu: 0,
+            accumulate: 0,
+            _pad: [0; 3],
         }
     }
     /// Whether the input can be read as vec4 along channels (`forward_v4`).
@@ -67,6 +72,11 @@ impl ConvParams {
         2.0 * self.pixels() as f64 * (self.k * self.k * self.cin) as f64 * self.cout as f64
     }
 }
+
+/// Output pixels per invocation of `forward_sg` (32 output channels; workgroups of 64) and of
+/// `forward_sg16` (16 output channels, for `cout <= 16`): `shaders/conv2d_sg.wgsl`.
+const SG_PIXELS: usize = 4;
+const SG16_PIXELS: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -103,6 +113,35 @@ impl Conv2d {
             ],
             workgroups: groups(blocks, 64),
         }
+    }
+
+    /// The same convolution on `shaders/conv2d_sg.wgsl` (`forward_sg`, or `forward_sg_v4` when the
+    /// input is vec4-aligned), which shares weight rows across lanes with `subgroupBroadcast`: it
+    /// needs `Features::SUBGROUP` and subgroups of at least 8 lanes, and the GPU backend uses it in
+    /// place of [`Conv2d::gpu`] where those are available. The bindings are `gpu()`'s (same
+    /// buffers) from binding 1, plus the input again as a vec4 array at binding 6. A workgroup
+    /// computes 128 pixels x 32 output channels.
+    pub fn gpu_subgroup(&self) -> GpuCall {
+        let p = &self.p;
+        let mut call = self.gpu();
+        let x = call.binds[0].clone();
+        call.binds.push(x);
+        call.shader = "conv2d_sg";
+        let narrow = p.cout <= 16;
+        // vec4 reads of the input need a vec4-aligned slice (any cin: the last block masks)
+        let v4 = p.cin_stride % 4 == 0 && p.cin_off % 4 == 0;
+        call.entry = match (narrow, v4) {
+            (false, false) => "forward_sg",
+            (false, true) => "forward_sg_v4",
+            (true, false) => "forward_sg16",
+            (true, true) => "forward_sg16_v4",
+        };
+        call.base = 1;
+        let (px, cb) = if narrow { (SG16_PIXELS, 16) } else { (SG_PIXELS, 32) };
+        let px: usize =
+            std::env::var(if narrow { "SGPX16" } else { "SGPX" }).ok().and_then(|v| v.parse().ok()).unwrap_or(px); // TEMP
+        call.workgroups = (p.pixels().div_ceil(64 * px) * (p.cout as usize).div_ceil(cb)) as u32;
+        call
     }
 
     /// CPU: a plain 1x1 conv over a contiguous input is one GEMM on the input itself; a 3x3 conv
@@ -220,6 +259,272 @@ pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [
             b.as_ptr(),
             1,
             n as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            platform::gemm_parallelism(m * n * k),
+        )
+    }
+}
+
+/// Input gradient of a convolution: `dx[q, cin_off + ci] (+)= Σ_taps Σ_co dacc[q − tap, co]·W[tap, ci, co]`
+/// (`p.accumulate` chooses `+=` or `=`); `dacc` is the gradient w.r.t. the conv's accumulator
+/// (before any epilogue: see `actnorm::ActNormBackward`, whose formula the epilogue shares).
+/// Shader entry `backward_data`.
+#[derive(Clone, Debug)]
+pub struct ConvBackwardData {
+    pub dacc: BufId,
+    pub dx: BufId,
+    pub weight: String,
+    pub p: ConvParams,
+}
+
+impl ConvBackwardData {
+    pub fn gpu(&self) -> GpuCall {
+        let p = &self.p;
+        let blocks = p.pixels() / p.w as usize * (p.w as usize).div_ceil(4) * (p.cin as usize).div_ceil(4);
+        GpuCall {
+            shader: "conv2d",
+            entry: "backward_data",
+            uniform: uniform(p),
+            base: 11,
+            binds: vec![
+                Bind::Buf(self.dacc, Access::Read),
+                Bind::Param(self.weight.clone(), Layout::ConvPacked { cout: p.cout }, Access::Read),
+                Bind::Buf(self.dx, Access::ReadWrite),
+            ],
+            workgroups: groups(blocks, 64),
+        }
+    }
+
+    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
+        let p = self.p;
+        let (n, h, w) = (p.n as usize, p.h as usize, p.w as usize);
+        let (cin, cout, k) = (p.cin as usize, p.cout as usize, p.k as usize);
+        let (stride, off) = (p.cin_stride as usize, p.cin_off as usize);
+        let rows = cin + p.edge as usize;
+        let kk = k * k * rows;
+        let np = n * h * w;
+        let mut dx = ctx.take(self.dx);
+        let wt = &ctx.param(&self.weight)[..kk * cout];
+        let dacc = &ctx.get(self.dacc)[..np * cout];
+        // Z[o, t·rows + ci] = Σ_co dacc[o, co]·W[t, ci, co]: one GEMM with W transposed
+        let mut z = vec![T::zero(); np * kk];
+        matmul_strided(np, kk, cout, dacc, cout, 1, wt, 1, cout, &mut z, false);
+        let half = (k / 2) as isize;
+        for q in 0..np {
+            let (xx, yy, b) = (q % w, (q / w) % h, q / (w * h));
+            let dst = &mut dx[q * stride + off..q * stride + off + cin];
+            if p.accumulate == 0 {
+                dst.iter_mut().for_each(|v| *v = T::zero());
+            }
+            for t in 0..k * k {
+                // output pixel whose tap t reads input pixel q
+                let (oy, ox) = (yy as isize - (t / k) as isize + half, xx as isize - (t % k) as isize + half);
+                if oy < 0 || ox < 0 || oy as usize >= h || ox as usize >= w {
+                    continue;
+                }
+                let o = (b * h + oy as usize) * w + ox as usize;
+                let src = &z[o * kk + t * rows..o * kk + t * rows + cin];
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d = *d + *s);
+            }
+        }
+        ctx.put(self.dx, dx);
+    }
+}
+
+/// Pixels per partial sum of the weight gradient (`WCHUNK` in the shader).
+pub const WEIGHT_CHUNK: usize = 2048;
+
+/// Weight gradient of a convolution, accumulated into `grad.<weight>` (plain `[k, k, cin + edge, cout]`):
+/// `+= Σ_pixels xin(pixel + tap, ci)·dacc[pixel, co]`, the edge row seeing 1 outside the image.
+/// On the GPU two dispatches: `backward_weight` (partial sums over chunks of pixels into `part`)
+/// then `weight_reduce` (`ConvWeightReduce`); the CPU does it all here, by GEMM.
+#[derive(Clone, Debug)]
+pub struct ConvBackwardWeight {
+    pub x: BufId,
+    pub dacc: BufId,
+    pub weight: String,
+    /// Scratch of `ConvBackwardWeight::part_len(&p)` floats.
+    pub part: BufId,
+    pub p: ConvParams,
+}
+
+impl ConvBackwardWeight {
+    pub fn part_len(p: &ConvParams) -> usize {
+        p.pixels().div_ceil(WEIGHT_CHUNK) * (p.k * p.k * (p.cin + p.edge) * p.cout) as usize
+    }
+    /// Both dispatches, with a new scratch buffer in `g`.
+    pub fn push(g: &mut crate::graph::Graph, x: BufId, dacc: BufId, weight: &str, p: ConvParams) {
+        let part = g.buf(format!("grad.{weight}.part"), Self::part_len(&p));
+        g.push(ConvBackwardWeight { x, dacc, weight: weight.into(), part, p });
+        g.push(ConvWeightReduce { part, weight: weight.into(), p });
+    }
+
+    pub fn gpu(&self) -> GpuCall {
+        let p = &self.p;
+        let rows = (p.cin + p.edge) as usize;
+        let tiles = (p.k * p.k) as usize * rows.div_ceil(4) * (p.cout as usize).div_ceil(4);
+        GpuCall {
+            shader: "conv2d",
+            entry: "backward_weight",
+            uniform: uniform(p),
+            base: 14,
+            binds: vec![
+                if p.cin > 0 { Bind::Buf(self.x, Access::Read) } else { Bind::Dummy },
+                Bind::Buf(self.dacc, Access::Read),
+                Bind::Buf(self.part, Access::ReadWrite),
+            ],
+            workgroups: groups(tiles * p.pixels().div_ceil(WEIGHT_CHUNK), 64),
+        }
+    }
+
+    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
+        let p = self.p;
+        let (n, h, w) = (p.n as usize, p.h as usize, p.w as usize);
+        let (cin, cout, k) = (p.cin as usize, p.cout as usize, p.k as usize);
+        let kk = k * k * (cin + p.edge as usize);
+        let np = n * h * w;
+        let name = format!("grad.{}", self.weight);
+        let mut gw =
+            std::mem::take(ctx.params.get_mut(&name).unwrap_or_else(|| panic!("graph needs parameter {name}")));
+        let x = if cin > 0 { ctx.get(self.x) } else { &[][..] };
+        let dacc = &ctx.get(self.dacc)[..np * cout];
+        let chunk = ((1usize << 22) / kk.max(1)).clamp(1, np);
+        let mut patch = vec![T::zero(); chunk * kk];
+        for start in (0..np).step_by(chunk) {
+            let m = chunk.min(np - start);
+            im2col(&mut patch, start, m, x, &p);
+            // gw[kk, cout] += patchᵀ[kk, m] · dacc[m, cout]
+            matmul_strided(kk, cout, m, &patch, 1, kk, &dacc[start * cout..], cout, 1, &mut gw[..kk * cout], true);
+        }
+        ctx.params.insert(name, gw);
+    }
+}
+
+/// Second dispatch of a weight gradient on the GPU: `grad.<weight> += Σ_chunks part`. (The CPU
+/// backend's `ConvBackwardWeight` already accumulated: nothing to do there.)
+#[derive(Clone, Debug)]
+pub struct ConvWeightReduce {
+    pub part: BufId,
+    pub weight: String,
+    pub p: ConvParams,
+}
+
+impl ConvWeightReduce {
+    pub fn gpu(&self) -> GpuCall {
+        let p = &self.p;
+        GpuCall {
+            shader: "conv2d",
+            entry: "weight_reduce",
+            uniform: uniform(p),
+            base: 19,
+            binds: vec![
+                Bind::Buf(self.part, Access::Read),
+                Bind::Param(format!("grad.{}", self.weight), Layout::Plain, Access::ReadWrite),
+            ],
+            workgroups: groups((p.k * p.k * (p.cin + p.edge) * p.cout) as usize, 64),
+        }
+    }
+    pub fn cpu<T: Real>(&self, _ctx: &mut CpuCtx<T>) {}
+}
+
+/// Rewrites a conv weight's packed copy from its plain values (after an optimizer step).
+/// Shader entry `pack`; nothing to do on the CPU, which reads the plain weights.
+#[derive(Clone, Debug)]
+pub struct ConvPack {
+    pub weight: String,
+    pub p: ConvParams,
+}
+
+impl ConvPack {
+    pub fn gpu(&self) -> GpuCall {
+        let p = &self.p;
+        let len = (p.k * p.k * (p.cin + p.edge) * p.cout_pad) as usize;
+        GpuCall {
+            shader: "conv2d",
+            entry: "pack",
+            uniform: uniform(p),
+            base: 17,
+            binds: vec![
+                Bind::Param(self.weight.clone(), Layout::Plain, Access::Read),
+                Bind::Param(self.weight.clone(), Layout::ConvPacked { cout: p.cout }, Access::ReadWrite),
+            ],
+            workgroups: groups(len, 64),
+        }
+    }
+    pub fn cpu<T: Real>(&self, _ctx: &mut CpuCtx<T>) {}
+}
+
+/// Fills `patch` rows `0..m` with the im2col rows of output pixels `start..start + m`: columns
+/// `(tap, input channel)` plus the edge channel (1 outside the image), the weights' row order.
+fn im2col<T: Real>(patch: &mut [T], start: usize, m: usize, x: &[T], p: &ConvParams) {
+    let (h, w) = (p.h as usize, p.w as usize);
+    let (cin, k) = (p.cin as usize, p.k as usize);
+    let (stride, off) = (p.cin_stride as usize, p.cin_off as usize);
+    let rows = cin + p.edge as usize;
+    let kk = k * k * rows;
+    let half = (k / 2) as isize;
+    for (r, row) in patch.chunks_mut(kk).take(m).enumerate() {
+        let o = start + r;
+        let (xx, yy, b) = (o % w, (o / w) % h, o / (w * h));
+        for (t, dst) in row.chunks_mut(rows).enumerate() {
+            let (iy, ix) = (yy as isize + (t / k) as isize - half, xx as isize + (t % k) as isize - half);
+            let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w;
+            if inside {
+                let src = ((b * h + iy as usize) * w + ix as usize) * stride + off;
+                dst[..cin].copy_from_slice(&x[src..src + cin]);
+            } else {
+                dst[..cin].iter_mut().for_each(|v| *v = T::zero());
+            }
+            if p.edge == 1 {
+                dst[cin] = if inside { T::zero() } else { T::one() };
+            }
+        }
+    }
+}
+
+/// `c[m, n] (+)= a · b` with explicit row / column strides for `a` and `b` (transposes are
+/// strides); `c` row-major contiguous.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[T],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [T],
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k > 0 {
+        assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs && b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
+    }
+    assert!(c.len() >= m * n);
+    // SAFETY: the asserts bound every index the strides can reach.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
             T::one(),
             T::one(),
             false,

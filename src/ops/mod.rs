@@ -8,7 +8,9 @@ use crate::graph::{Access, Bind, BufId, GpuCall, RunArgs};
 pub mod actnorm;
 pub mod conv2d;
 pub mod coupling;
+pub mod invconv;
 pub mod noise;
+pub mod optim;
 pub mod permute;
 pub mod prior;
 pub mod quantize;
@@ -94,6 +96,10 @@ ops! {
     ActNorm(actnorm::ActNorm),
     ActNormInit(actnorm::ActNormInit),
     Conv(conv2d::Conv2d),
+    ConvBackwardData(conv2d::ConvBackwardData),
+    ConvBackwardWeight(conv2d::ConvBackwardWeight),
+    ConvPack(conv2d::ConvPack),
+    ConvWeightReduce(conv2d::ConvWeightReduce),
     Permute(permute::Permute),
     Coupling(coupling::Coupling),
     Prior(prior::Prior),
@@ -101,6 +107,17 @@ ops! {
     ParamSum(reduce::ParamSum),
     MeanHw(reduce::MeanHw),
     Gaussian(noise::Gaussian),
+    InvconvPrepare(invconv::InvconvPrepare),
+    InvconvLuGradPermute(invconv::InvconvLuGradPermute),
+    InvconvLuGrad(invconv::InvconvLuGrad),
+    InvconvLogdetGrad(invconv::InvconvLogdetGrad),
+    GradSqSum(optim::GradSqSum),
+    ClipFactor(optim::ClipFactor),
+    AdamUpdate(optim::AdamUpdate),
+    EmaUpdate(optim::EmaUpdate),
+    ActNormBackward(actnorm::ActNormBackward),
+    CouplingBackward(coupling::CouplingBackward),
+    PriorBackward(prior::PriorBackward),
 }
 
 impl Op {
