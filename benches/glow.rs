@@ -4,6 +4,7 @@
 //!
 //!   cargo bench --bench glow                 # the model
 //!   cargo bench --bench glow -- --small      # a quick smoke run
+//!   cargo bench --bench glow -- --train      # also a training step (forward + backward + Adamax)
 use std::time::Instant;
 
 use glowgpu::flow::{decode_graph, encode_graph, EncodeInput};
@@ -81,7 +82,8 @@ fn main() {
         dec_flops / 1e9
     );
     let g = measure(&mut gpu, &images, n, reps);
-    let mut cpu = Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new()).unwrap();
+    let gpu = gpu;
+    let mut cpu = Glow::from_params(cfg.clone(), params.clone(), CpuBackend::<f32>::new()).unwrap();
     let c = measure(&mut cpu, &images, n, reps);
     println!(
         "| backend | encode s/batch | encode img/s | encode GFLOP/s | decode s/batch | decode img/s | decode GFLOP/s |"
@@ -100,4 +102,40 @@ fn main() {
         );
     }
     println!("ratio GPU/CPU time: encode {:.2}x, decode {:.2}x", g.encode_s / c.encode_s, g.decode_s / c.decode_s);
+    if std::env::args().any(|a| a == "--train") {
+        let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
+        let tensors = glowgpu::ops::optim::trainable(&params);
+        let flops = glowgpu::train::train_graph(&cfg, n, &opt, &tensors).0.flops();
+        println!("training step: {:.1} GFLOP per batch (forward, recomputed coupling nets, gradients)", flops / 1e9);
+        println!("| backend | step s | img/s | GFLOP/s |");
+        println!("|---|---|---|---|");
+        let gs = train_step_time(gpu, opt.clone(), &images, n, reps);
+        let cpu_model = Glow::from_params(cfg.clone(), params.clone(), CpuBackend::<f32>::new()).unwrap();
+        let cs = train_step_time(cpu_model, opt, &images, n, reps);
+        for (name, t) in [(g.backend.as_str(), gs), (c.backend.as_str(), cs)] {
+            println!("| {name} | {t:.3} | {:.2} | {:.2} |", n as f64 / t, flops / t / 1e9);
+        }
+        println!("ratio GPU/CPU step time: {:.2}x", gs / cs);
+    }
+}
+
+fn train_step_time<B: Backend>(
+    m: Glow<B>,
+    opt: glowgpu::ops::optim::OptConfig,
+    images: &[u8],
+    n: usize,
+    reps: usize,
+) -> f64 {
+    let mut t = glowgpu::train::Trainer::new(m, opt).unwrap();
+    block_on(t.step(images, n, None, 0)).unwrap();
+    let mut v: Vec<f64> = (0..reps)
+        .map(|i| {
+            let s = Instant::now();
+            let st = block_on(t.step(images, n, None, i as u64 + 1)).unwrap();
+            assert!(!st.skipped);
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }

@@ -32,6 +32,12 @@ pub struct EncodeIo {
     /// Standardised latents per level (splits, then the top), each [n, pixels·channels].
     pub eps: Vec<BufId>,
     pub logits: Option<BufId>,
+    /// The forward trace the backward pass starts from: each level's final activation
+    /// [n, h, w, c], each split prior's `h`, the top prior's `h` and class vector.
+    pub level_out: Vec<BufId>,
+    pub prior_h: Vec<BufId>,
+    pub top_h: BufId,
+    pub top_v: Option<BufId>,
 }
 
 /// Buffers of a decode graph.
@@ -46,11 +52,12 @@ pub struct DecodeIo {
     pub image: BufId,
 }
 
-struct B<'a> {
-    cfg: &'a GlowConfig,
-    g: Graph,
-    n: usize,
-    init: bool,
+/// The graph builder shared by encode, decode and training (`crate::train`).
+pub(crate) struct B<'a> {
+    pub(crate) cfg: &'a GlowConfig,
+    pub(crate) g: Graph,
+    pub(crate) n: usize,
+    pub(crate) init: bool,
 }
 
 fn u(v: usize) -> u32 {
@@ -58,7 +65,14 @@ fn u(v: usize) -> u32 {
 }
 
 impl B<'_> {
-    fn actnorm(&self, x: BufId, name: &str, pixels: usize, c: usize, relu: bool) -> (ActNormParams, String, String) {
+    pub(crate) fn actnorm(
+        &self,
+        x: BufId,
+        name: &str,
+        pixels: usize,
+        c: usize,
+        relu: bool,
+    ) -> (ActNormParams, String, String) {
         let _ = x;
         (
             ActNormParams { pixels: u(pixels), c: u(c), relu: relu as u32, _pad: 0 },
@@ -68,7 +82,7 @@ impl B<'_> {
     }
 
     /// conv (no bias) -> actnorm -> ReLU; fused into the conv's epilogue except during init.
-    fn conv_actnorm_relu(&mut self, x: BufId, y: BufId, w: String, an: &str, mut p: ConvParams) {
+    pub(crate) fn conv_actnorm_relu(&mut self, x: BufId, y: BufId, w: String, an: &str, mut p: ConvParams) {
         let (ap, bias, logs) = self.actnorm(y, an, p.pixels(), p.cout as usize, true);
         if self.init {
             self.g.push(Conv2d { x, y, weight: w, bias: None, logs: None, p });
@@ -82,7 +96,7 @@ impl B<'_> {
     }
 
     /// `conv2d_zeros`: conv + bias, scaled by exp(3·logs).
-    fn conv_zeros(&mut self, x: BufId, y: BufId, name: &str, mut p: ConvParams) {
+    pub(crate) fn conv_zeros(&mut self, x: BufId, y: BufId, name: &str, mut p: ConvParams) {
         p.epilogue = 1;
         self.g.push(Conv2d {
             x,
@@ -95,7 +109,7 @@ impl B<'_> {
     }
 
     /// The coupling network `f(z1)`, reading channels [0, c1) of `x` in place.
-    fn coupling_net(&mut self, pre: &str, s: &LevelShape, x: BufId) -> BufId {
+    pub(crate) fn coupling_net(&mut self, pre: &str, s: &LevelShape, x: BufId) -> BufId {
         let (n, hid) = (self.n, self.cfg.hidden);
         let pixels = n * s.pixels();
         let out_c = if self.cfg.coupling == CouplingKind::Affine { 2 * s.c2() } else { s.c2() };
@@ -111,11 +125,11 @@ impl B<'_> {
         h
     }
 
-    fn coupling_params(&self, s: &LevelShape) -> CouplingParams {
+    pub(crate) fn coupling_params(&self, s: &LevelShape) -> CouplingParams {
         CouplingParams { pixels: u(self.n * s.pixels()), c: u(s.c), c1: u(s.c1()), c2: u(s.c2()) }
     }
 
-    fn perm_conv(&mut self, x: BufId, s: &LevelShape, pre: &str, w: String) -> BufId {
+    pub(crate) fn perm_conv(&mut self, x: BufId, s: &LevelShape, pre: &str, w: String) -> BufId {
         let y = self.g.buf(format!("{pre}.perm"), self.n * s.pixels() * s.c);
         self.g.push(Conv2d {
             x,
@@ -128,14 +142,14 @@ impl B<'_> {
         y
     }
 
-    fn perm_gather(&mut self, x: BufId, s: &LevelShape, pre: &str, perm: String, reverse: bool) -> BufId {
+    pub(crate) fn perm_gather(&mut self, x: BufId, s: &LevelShape, pre: &str, perm: String, reverse: bool) -> BufId {
         let y = self.g.buf(format!("{pre}.perm"), self.n * s.pixels() * s.c);
         let p = PermuteParams { pixels: u(self.n * s.pixels()), c: u(s.c), _pad: [0; 2] };
         self.g.push(Permute { x, y, perm, reverse, p });
         y
     }
 
-    fn step_forward(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId, logdet: BufId) -> BufId {
+    pub(crate) fn step_forward(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId, logdet: BufId) -> BufId {
         let (n, hw) = (self.n, s.pixels());
         let pre = step_prefix(l, k);
         let (ap, bias, logs) = self.actnorm(x, &format!("{pre}.actnorm"), n * hw, s.c, false);
@@ -173,7 +187,7 @@ impl B<'_> {
         x
     }
 
-    fn step_inverse(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId) -> BufId {
+    pub(crate) fn step_inverse(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId) -> BufId {
         let pre = step_prefix(l, k);
         let h = self.coupling_net(&pre, s, x);
         let affine = self.cfg.coupling == CouplingKind::Affine;
@@ -191,7 +205,7 @@ impl B<'_> {
     }
 
     /// Split prior `h` [n, pixels, 2·c2] from the kept half (channels [0, c1) of `x`).
-    fn split_prior_h(&mut self, l: usize, s: &LevelShape, x: BufId) -> BufId {
+    pub(crate) fn split_prior_h(&mut self, l: usize, s: &LevelShape, x: BufId) -> BufId {
         let h = self.g.buf(format!("l{l}.prior.h"), self.n * s.pixels() * 2 * s.c2());
         let mut p = ConvParams::new(self.n, s.h, s.w, s.c1(), 2 * s.c2(), 3, true);
         p.cin_stride = u(s.c);
@@ -200,7 +214,7 @@ impl B<'_> {
     }
 
     /// Top prior: `h` [pixels, 2C] shared by the batch, plus the class embedding [n, 2C].
-    fn top_prior_h(&mut self, s: &LevelShape) -> (BufId, Option<BufId>, Option<BufId>) {
+    pub(crate) fn top_prior_h(&mut self, s: &LevelShape) -> (BufId, Option<BufId>, Option<BufId>) {
         let c2 = 2 * s.c;
         let h = if self.cfg.learn_top {
             let h = self.g.buf("top.h", s.pixels() * c2);
@@ -220,7 +234,7 @@ impl B<'_> {
         (h, Some(v), Some(labels))
     }
 
-    fn top_prior_params(&self, s: &LevelShape, has_vec: bool) -> PriorParams {
+    pub(crate) fn top_prior_params(&self, s: &LevelShape, has_vec: bool) -> PriorParams {
         PriorParams {
             n: u(self.n),
             pixels: u(s.pixels()),
@@ -233,7 +247,7 @@ impl B<'_> {
         }
     }
 
-    fn split_prior_params(&self, s: &LevelShape) -> PriorParams {
+    pub(crate) fn split_prior_params(&self, s: &LevelShape) -> PriorParams {
         PriorParams {
             n: u(self.n),
             pixels: u(s.pixels()),
@@ -246,7 +260,7 @@ impl B<'_> {
         }
     }
 
-    fn quant_params(&self) -> QuantParams {
+    pub(crate) fn quant_params(&self) -> QuantParams {
         QuantParams {
             len: u(self.n * self.cfg.dims()),
             shift: 8 - self.cfg.n_bits,
@@ -262,76 +276,95 @@ impl B<'_> {
 /// the data it sees (data-dependent init, in one pass on the device).
 pub fn encode_graph(cfg: &GlowConfig, n: usize, input: EncodeInput, init: bool) -> (Graph, EncodeIo) {
     let mut b = B { cfg, g: Graph::default(), n, init };
-    let d = cfg.dims();
-    let shapes = cfg.level_shapes();
-    let (input_buf, x0) = match input {
-        EncodeInput::Image { noise } => {
-            let img = b.g.io("image", n * d, DType::U8);
-            let x0 = b.g.buf("x", n * d);
-            let mut p = b.quant_params();
-            p.noise = noise as u32;
-            b.g.push(Quantize { img, x: x0, p });
-            (img, x0)
-        }
-        EncodeInput::Float => {
-            let x0 = b.g.io("x", n * d, DType::F32);
-            (x0, x0)
-        }
-    };
-    let logdet = b.g.zeroed("logdet", n);
-    let logp = b.g.zeroed("logp", n);
-    let s0 = shapes[0];
-    let mut x = b.g.buf("l0.in", n * s0.pixels() * s0.c);
-    let ci = u(cfg.image_channels);
-    let sp = SqueezeParams { n: u(n), h: u(s0.h), w: u(s0.w), c: ci, c_total: ci, c_off: 0, _pad: [0; 2] };
-    b.g.push(Squeeze { wide: x0, narrow: x, reverse: false, p: sp });
-    let mut eps = Vec::new();
-    let (mut labels, mut logits) = (None, None);
-    for (l, s) in shapes.iter().enumerate() {
-        for k in 0..cfg.depth {
-            x = b.step_forward(l, k, s, x, logdet);
-        }
-        let rp = |len: usize| ReduceParams { n: u(n), len: u(len), scale: 1.0, c: 0 };
-        if l + 1 < shapes.len() {
-            let h = b.split_prior_h(l, s, x);
-            let e = b.g.io(format!("eps{l}"), n * s.pixels() * s.c2(), DType::F32);
-            let lp = b.g.buf(format!("l{l}.lp"), n * s.pixels() * s.c2());
-            let p = b.split_prior_params(s);
-            b.g.push(Prior { z: x, h, v: None, eps: e, lp: Some(lp), reverse: false, p });
-            b.g.push(ReduceImage { src: lp, acc: logp, p: rp(s.pixels() * s.c2()) });
-            eps.push(e);
-            let nx = shapes[l + 1];
-            let xn = b.g.buf(format!("l{}.in", l + 1), n * nx.pixels() * nx.c);
-            let sp = SqueezeParams {
-                n: u(n),
-                h: u(nx.h),
-                w: u(nx.w),
-                c: u(s.c1()),
-                c_total: u(s.c),
-                c_off: 0,
-                _pad: [0; 2],
-            };
-            b.g.push(Squeeze { wide: x, narrow: xn, reverse: false, p: sp });
-            x = xn;
-        } else {
-            let (h, v, lab) = b.top_prior_h(s);
-            labels = lab;
-            let e = b.g.io("eps_top", n * s.pixels() * s.c, DType::F32);
-            let lp = b.g.buf("top.lp", n * s.pixels() * s.c);
-            let p = b.top_prior_params(s, v.is_some());
-            b.g.push(Prior { z: x, h, v, eps: e, lp: Some(lp), reverse: false, p });
-            b.g.push(ReduceImage { src: lp, acc: logp, p: rp(s.pixels() * s.c) });
-            eps.push(e);
-            if cfg.n_classes > 0 {
-                let zm = b.g.buf("top.mean", n * s.c);
-                b.g.push(MeanHw { x, y: zm, p: ReduceParams { n: u(n), len: u(s.pixels()), scale: 1.0, c: u(s.c) } });
-                let lg = b.g.io("logits", n * cfg.n_classes, DType::F32);
-                b.conv_zeros(zm, lg, "classifier", ConvParams::new(n, 1, 1, s.c, cfg.n_classes, 1, false));
-                logits = Some(lg);
+    let io = b.encode_into(input);
+    (b.g, io)
+}
+
+impl B<'_> {
+    /// Pushes the encoder's ops.
+    pub(crate) fn encode_into(&mut self, input: EncodeInput) -> EncodeIo {
+        let b = self;
+        let (cfg, n) = (b.cfg, b.n);
+        let d = cfg.dims();
+        let shapes = cfg.level_shapes();
+        let (input_buf, x0) = match input {
+            EncodeInput::Image { noise } => {
+                let img = b.g.io("image", n * d, DType::U8);
+                let x0 = b.g.buf("x", n * d);
+                let mut p = b.quant_params();
+                p.noise = noise as u32;
+                b.g.push(Quantize { img, x: x0, p });
+                (img, x0)
+            }
+            EncodeInput::Float => {
+                let x0 = b.g.io("x", n * d, DType::F32);
+                (x0, x0)
+            }
+        };
+        let logdet = b.g.zeroed("logdet", n);
+        let logp = b.g.zeroed("logp", n);
+        let s0 = shapes[0];
+        let mut x = b.g.buf("l0.in", n * s0.pixels() * s0.c);
+        let ci = u(cfg.image_channels);
+        let sp = SqueezeParams { n: u(n), h: u(s0.h), w: u(s0.w), c: ci, c_total: ci, c_off: 0, _pad: [0; 2] };
+        b.g.push(Squeeze { wide: x0, narrow: x, reverse: false, p: sp });
+        let mut eps = Vec::new();
+        let (mut labels, mut logits) = (None, None);
+        let (mut level_out, mut prior_h, mut top) = (Vec::new(), Vec::new(), None);
+        for (l, s) in shapes.iter().enumerate() {
+            for k in 0..cfg.depth {
+                x = b.step_forward(l, k, s, x, logdet);
+            }
+            level_out.push(x);
+            let rp = |len: usize| ReduceParams { n: u(n), len: u(len), scale: 1.0, c: 0 };
+            if l + 1 < shapes.len() {
+                let h = b.split_prior_h(l, s, x);
+                prior_h.push(h);
+                let e = b.g.io(format!("eps{l}"), n * s.pixels() * s.c2(), DType::F32);
+                let lp = b.g.buf(format!("l{l}.lp"), n * s.pixels() * s.c2());
+                let p = b.split_prior_params(s);
+                b.g.push(Prior { z: x, h, v: None, eps: e, lp: Some(lp), reverse: false, p });
+                b.g.push(ReduceImage { src: lp, acc: logp, p: rp(s.pixels() * s.c2()) });
+                eps.push(e);
+                let nx = shapes[l + 1];
+                let xn = b.g.buf(format!("l{}.in", l + 1), n * nx.pixels() * nx.c);
+                let sp = SqueezeParams {
+                    n: u(n),
+                    h: u(nx.h),
+                    w: u(nx.w),
+                    c: u(s.c1()),
+                    c_total: u(s.c),
+                    c_off: 0,
+                    _pad: [0; 2],
+                };
+                b.g.push(Squeeze { wide: x, narrow: xn, reverse: false, p: sp });
+                x = xn;
+            } else {
+                let (h, v, lab) = b.top_prior_h(s);
+                labels = lab;
+                top = Some((h, v));
+                let e = b.g.io("eps_top", n * s.pixels() * s.c, DType::F32);
+                let lp = b.g.buf("top.lp", n * s.pixels() * s.c);
+                let p = b.top_prior_params(s, v.is_some());
+                b.g.push(Prior { z: x, h, v, eps: e, lp: Some(lp), reverse: false, p });
+                b.g.push(ReduceImage { src: lp, acc: logp, p: rp(s.pixels() * s.c) });
+                eps.push(e);
+                if cfg.n_classes > 0 {
+                    let zm = b.g.buf("top.mean", n * s.c);
+                    b.g.push(MeanHw {
+                        x,
+                        y: zm,
+                        p: ReduceParams { n: u(n), len: u(s.pixels()), scale: 1.0, c: u(s.c) },
+                    });
+                    let lg = b.g.io("logits", n * cfg.n_classes, DType::F32);
+                    b.conv_zeros(zm, lg, "classifier", ConvParams::new(n, 1, 1, s.c, cfg.n_classes, 1, false));
+                    logits = Some(lg);
+                }
             }
         }
+        let (top_h, top_v) = top.expect("a model has a top level");
+        EncodeIo { input: input_buf, labels, logdet, logp, eps, logits, level_out, prior_h, top_h, top_v }
     }
-    (b.g, EncodeIo { input: input_buf, labels, logdet, logp, eps, logits })
 }
 
 /// Decode graph for a batch of `n`; with `sample`, the latents are N(0, T²) noise drawn on the

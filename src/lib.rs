@@ -12,6 +12,7 @@ pub mod ops;
 pub mod params;
 pub mod platform;
 pub mod rng;
+pub mod train;
 pub mod weights;
 
 pub use backend::cpu::CpuBackend;
