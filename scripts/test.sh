@@ -15,10 +15,10 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "format and lints"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "native tests (GPU backend on the default adapter, CPU backends)"
-cargo test
+cargo test --workspace
 
 step "browser tests (headless Chromium, WebGPU)"
 scripts/test-web.sh

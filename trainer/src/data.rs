@@ -1,0 +1,236 @@
+//! Image data sets: a folder of PNG/JPEG files (recursive), or the files a CSV lists with a split
+//! column (as `../shared/data`); greyscale or RGB; centre-crop + resize (or zero-pad small images,
+//! e.g. MNIST 28x28 to 32x32); decoded on background threads into shuffled batches.
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use image::imageops::FilterType;
+
+#[derive(Clone, Debug)]
+pub struct DataSpec {
+    /// Folder of images, or the root the CSV's `file` column is relative to.
+    pub root: PathBuf,
+    /// Optional CSV with `file` and `split` columns (and label columns).
+    pub csv: Option<PathBuf>,
+    /// Split to take from the CSV (`train`, `val`, `test`).
+    pub split: String,
+    /// Output side length (square images).
+    pub size: usize,
+    /// 1 (greyscale) or 3 (RGB).
+    pub channels: usize,
+    /// Zero-pad images smaller than `size` (centred) instead of failing.
+    pub pad: bool,
+    /// CSV column holding an integer class label (class-conditional models).
+    pub label_column: Option<String>,
+}
+
+/// A list of image files (and labels) with their preprocessing.
+pub struct Dataset {
+    pub spec: DataSpec,
+    pub files: Vec<PathBuf>,
+    pub labels: Option<Vec<u32>>,
+}
+
+fn is_image(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        Some("png" | "jpg" | "jpeg")
+    )
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).with_context(|| format!("cannot read data folder {}", dir.display()))?;
+    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if is_image(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+impl Dataset {
+    pub fn open(spec: DataSpec) -> Result<Self> {
+        if spec.channels != 1 && spec.channels != 3 {
+            bail!("channels must be 1 or 3, got {}", spec.channels);
+        }
+        let (files, labels) = match &spec.csv {
+            None => {
+                let mut files = Vec::new();
+                walk(&spec.root, &mut files)?;
+                if spec.label_column.is_some() {
+                    bail!("a label column needs --split-csv");
+                }
+                (files, None)
+            }
+            Some(csv) => read_csv(csv, &spec)?,
+        };
+        if files.is_empty() {
+            bail!(
+                "no PNG/JPEG images found in {}{}",
+                spec.root.display(),
+                spec.csv
+                    .as_ref()
+                    .map(|c| format!(" for split `{}` of {}", spec.split, c.display()))
+                    .unwrap_or_default()
+            );
+        }
+        Ok(Dataset { spec, files, labels })
+    }
+
+    #[allow(clippy::len_without_is_empty)] // never empty: `open` refuses an empty set
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Bytes per image (size·size·channels).
+    pub fn dims(&self) -> usize {
+        self.spec.size * self.spec.size * self.spec.channels
+    }
+
+    /// Decodes image `i` into HWC bytes, optionally mirrored left-right.
+    pub fn load(&self, i: usize, flip: bool) -> Result<Vec<u8>> {
+        load_image(&self.files[i], &self.spec, flip)
+    }
+}
+
+fn read_csv(csv: &Path, spec: &DataSpec) -> Result<(Vec<PathBuf>, Option<Vec<u32>>)> {
+    let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let fc = col("file").with_context(|| format!("{} has no `file` column", csv.display()))?;
+    let sc = col("split").with_context(|| format!("{} has no `split` column", csv.display()))?;
+    let lc = match &spec.label_column {
+        Some(l) => Some(col(l).with_context(|| format!("{} has no `{l}` column", csv.display()))?),
+        None => None,
+    };
+    let mut files = Vec::new();
+    let mut labels = Vec::new();
+    for (n, line) in lines.enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != header.len() {
+            bail!("{} line {}: {} fields, header has {}", csv.display(), n + 2, f.len(), header.len());
+        }
+        if f[sc] != spec.split {
+            continue;
+        }
+        files.push(spec.root.join(f[fc]));
+        if let Some(lc) = lc {
+            labels.push(
+                f[lc].trim().parse::<u32>().with_context(|| format!("{} line {}: bad label", csv.display(), n + 2))?,
+            );
+        }
+    }
+    Ok((files, lc.map(|_| labels)))
+}
+
+/// Decode, convert to the model's channels, centre-crop to a square and resize (or pad).
+pub fn load_image(path: &Path, spec: &DataSpec, flip: bool) -> Result<Vec<u8>> {
+    let img = image::open(path).with_context(|| format!("cannot read image {}", path.display()))?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let s = spec.size;
+    let side = w.min(h);
+    let img = if side < s {
+        if !spec.pad {
+            bail!(
+                "image {} is {w}x{h}, smaller than --image-size {s} (use --pad to zero-pad small images)",
+                path.display()
+            );
+        }
+        if w > s || h > s {
+            bail!("image {} is {w}x{h}: can pad to {s}x{s} only when both sides are at most {s}", path.display());
+        }
+        let mut canvas = image::RgbImage::new(s as u32, s as u32);
+        image::imageops::overlay(&mut canvas, &img.to_rgb8(), ((s - w) / 2) as i64, ((s - h) / 2) as i64);
+        image::DynamicImage::ImageRgb8(canvas)
+    } else {
+        let cropped = img.crop_imm(((w - side) / 2) as u32, ((h - side) / 2) as u32, side as u32, side as u32);
+        if side == s {
+            cropped
+        } else {
+            cropped.resize_exact(s as u32, s as u32, FilterType::Lanczos3)
+        }
+    };
+    let img = if flip { img.fliph() } else { img };
+    Ok(if spec.channels == 1 { img.to_luma8().into_raw() } else { img.to_rgb8().into_raw() })
+}
+
+/// A batch of images (NHWC bytes) and labels.
+pub struct Batch {
+    pub images: Vec<u8>,
+    /// Class labels (class-conditional training, not wired into `train` yet).
+    #[allow(dead_code)]
+    pub labels: Option<Vec<u32>>,
+    pub n: usize,
+}
+
+/// Deterministic epoch order: a Fisher-Yates shuffle seeded by (seed, epoch).
+pub fn epoch_order(len: usize, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut rng = glowgpu::rng::HostRng::new(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    rng.permutation(len)
+}
+
+/// Decodes batches on background threads, in a deterministic order: batch `b` of the stream
+/// (counted from `start_batch`, so a resumed run sees exactly the batches it would have seen)
+/// holds images `order(epoch)[k·n..(k+1)·n]`; flips come from the same seed.
+pub fn loader(
+    data: Arc<Dataset>,
+    n: usize,
+    seed: u64,
+    flips: bool,
+    start_batch: u64,
+    threads: usize,
+) -> Receiver<Result<Batch>> {
+    let per_epoch = (data.len() / n).max(1) as u64;
+    let (tx, rx) = sync_channel::<Result<Batch>>(threads.max(1) * 2);
+    let threads = threads.max(1) as u64;
+    // worker t makes batches start + t, start + t + threads, ...; a reorder stage keeps the order
+    let (wtx, wrx) = sync_channel::<(u64, Result<Batch>)>(threads as usize * 2);
+    for t in 0..threads {
+        let (data, wtx) = (data.clone(), wtx.clone());
+        std::thread::spawn(move || {
+            let mut b = start_batch + t;
+            loop {
+                let (epoch, k) = (b / per_epoch, (b % per_epoch) as usize);
+                let order = epoch_order(data.len(), seed, epoch);
+                let res = (|| {
+                    let mut images = Vec::with_capacity(n * data.dims());
+                    let mut labels = data.labels.as_ref().map(|_| Vec::with_capacity(n));
+                    for j in 0..n {
+                        let i = order[(k * n + j) % data.len()];
+                        let flip = flips && glowgpu::rng::uniform(seed, 7, (b * n as u64 + j as u64) as u32) < 0.5;
+                        images.extend(data.load(i, flip)?);
+                        if let (Some(l), Some(all)) = (labels.as_mut(), data.labels.as_ref()) {
+                            l.push(all[i]);
+                        }
+                    }
+                    Ok(Batch { images, labels, n })
+                })();
+                if wtx.send((b, res)).is_err() {
+                    return;
+                }
+                b += threads;
+            }
+        });
+    }
+    std::thread::spawn(move || {
+        let mut next = start_batch;
+        let mut pending = std::collections::BTreeMap::new();
+        while let Ok((b, r)) = wrx.recv() {
+            pending.insert(b, r);
+            while let Some(r) = pending.remove(&next) {
+                if tx.send(r).is_err() {
+                    return;
+                }
+                next += 1;
+            }
+        }
+    });
+    rx
+}

@@ -1,0 +1,216 @@
+//! `trainer`: evaluate, sample and export Glow models with the same shaders the page uses
+//! (any wgpu adapter, or the CPU backend with `--backend cpu`).
+mod checkpoint;
+mod data;
+mod grid;
+mod plot;
+mod train_cmd;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use glowgpu::platform::block_on;
+use glowgpu::weights::{save_weights_as, WeightDtype};
+use glowgpu::{Backend, CpuBackend, Glow, GlowConfig, GpuBackend};
+
+#[derive(Parser)]
+#[command(name = "trainer", version, about = "Glow on wgpu: train, evaluate, sample and export models")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum BackendKind {
+    /// The default wgpu adapter (Vulkan / Metal / DX12; lavapipe on a machine without a GPU).
+    Gpu,
+    /// The multi-threaded f32 CPU backend.
+    Cpu,
+}
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct DataArgs {
+    /// Folder of PNG/JPEG images (searched recursively), or the root of the CSV's `file` paths.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// CSV listing `file` and `split` columns (e.g. ../shared/data/celeba64/attributes.csv).
+    #[arg(long)]
+    pub split_csv: Option<PathBuf>,
+    /// Zero-pad images smaller than the model's size (e.g. MNIST 28x28 to 32x32).
+    #[arg(long)]
+    pub pad: bool,
+    /// Threads decoding images in the background.
+    #[arg(long, default_value_t = 2)]
+    pub loader_threads: usize,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a model on a folder of images (or a CSV split), with checkpoints and resume.
+    Train(Box<train_cmd::TrainArgs>),
+    /// Test-split bits/dim with a 95% confidence interval over images (EMA weights if the file has them).
+    Eval {
+        /// Weights file (.safetensors).
+        #[arg(long)]
+        weights: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Split of the CSV to evaluate.
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Evaluate at most this many images (0 = all).
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Seed of the dequantisation noise.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+        backend: BackendKind,
+    },
+    /// A PNG grid of samples.
+    Sample {
+        #[arg(long)]
+        weights: PathBuf,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of samples.
+        #[arg(long, default_value_t = 16)]
+        n: usize,
+        /// Temperature (standard deviation of every level's noise).
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+        backend: BackendKind,
+    },
+    /// Rewrites weights for the page (optionally as f16, halving the download).
+    Export {
+        #[arg(long)]
+        weights: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Store tensors as IEEE half floats.
+        #[arg(long)]
+        f16: bool,
+    },
+}
+
+fn load(path: &PathBuf) -> Result<(GlowConfig, glowgpu::Params)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights {}", path.display()))?;
+    glowgpu::load_weights(&bytes).with_context(|| format!("loading {}", path.display()))
+}
+
+/// Runs `f` with a model on the chosen backend.
+fn with_model<R>(
+    kind: BackendKind,
+    cfg: GlowConfig,
+    params: glowgpu::Params,
+    f: impl FnOnce(&mut dyn ModelOps) -> Result<R>,
+) -> Result<R> {
+    match kind {
+        BackendKind::Gpu => {
+            let gpu = block_on(GpuBackend::new())?;
+            eprintln!("backend: {}", gpu.describe());
+            f(&mut Glow::from_params(cfg, params, gpu)?)
+        }
+        BackendKind::Cpu => f(&mut Glow::from_params(cfg, params, CpuBackend::<f32>::new())?),
+    }
+}
+
+/// The model operations the CLI needs, object-safe over backends.
+trait ModelOps {
+    fn bpd(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> glowgpu::Result<Vec<f64>>;
+    fn sample(&mut self, n: usize, t: f32, seed: u64) -> glowgpu::Result<Vec<u8>>;
+    fn config(&self) -> &GlowConfig;
+}
+
+impl<B: Backend> ModelOps for Glow<B> {
+    fn bpd(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> glowgpu::Result<Vec<f64>> {
+        block_on(self.bits_per_dim(images, n, labels, seed))
+    }
+    fn sample(&mut self, n: usize, t: f32, seed: u64) -> glowgpu::Result<Vec<u8>> {
+        let labels = (self.config().n_classes > 0)
+            .then(|| (0..n as u32).map(|i| i % self.config().n_classes as u32).collect::<Vec<_>>());
+        block_on(Glow::sample(self, n, t, seed, labels.as_deref()))
+    }
+    fn config(&self) -> &GlowConfig {
+        Glow::config(self)
+    }
+}
+
+fn main() -> Result<()> {
+    std::env::set_var(
+        "XDG_RUNTIME_DIR",
+        std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string()),
+    );
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Train(a) => train_cmd::run(*a),
+        Cmd::Eval { weights, data, split, limit, batch, seed, backend } => {
+            let (cfg, params) = load(&weights)?;
+            if cfg.image_height != cfg.image_width {
+                bail!("eval reads square images; this model is {}x{}", cfg.image_height, cfg.image_width);
+            }
+            let spec = data::DataSpec {
+                root: data.data,
+                csv: data.split_csv,
+                split,
+                size: cfg.image_height,
+                channels: cfg.image_channels,
+                pad: data.pad,
+                label_column: None,
+            };
+            let ds = data::Dataset::open(spec)?;
+            let total = if limit == 0 { ds.len() } else { limit.min(ds.len()) };
+            let batch = batch.min(total).max(1);
+            let nb = total / batch;
+            if nb == 0 {
+                bail!("no full batch of {batch} images");
+            }
+            with_model(backend, cfg, params, |m| {
+                let mut all = Vec::with_capacity(nb * batch);
+                for b in 0..nb {
+                    let mut images = Vec::with_capacity(batch * ds.dims());
+                    for i in b * batch..(b + 1) * batch {
+                        images.extend(ds.load(i, false)?);
+                    }
+                    all.extend(m.bpd(&images, batch, None, seed.wrapping_add(b as u64))?);
+                }
+                let n = all.len() as f64;
+                let mean = all.iter().sum::<f64>() / n;
+                let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+                println!("bits/dim {mean:.4} ± {:.4} (95% CI over {} images)", 1.96 * sd / n.sqrt(), all.len());
+                Ok(())
+            })
+        }
+        Cmd::Sample { weights, out, n, temperature, seed, backend } => {
+            let (cfg, params) = load(&weights)?;
+            with_model(backend, cfg, params, |m| {
+                let imgs = m.sample(n, temperature, seed)?;
+                grid::save_grid(&out, &imgs, n, m.config())?;
+                eprintln!("wrote {}", out.display());
+                Ok(())
+            })
+        }
+        Cmd::Export { weights, out, f16 } => {
+            let (cfg, params) = load(&weights)?;
+            let bytes = save_weights_as(&cfg, &params, if f16 { WeightDtype::F16 } else { WeightDtype::F32 })?;
+            glowgpu_write_atomic(&out, &bytes)?;
+            eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
+            Ok(())
+        }
+    }
+}
+
+/// Writes a file atomically: a temporary file in the same folder, then a rename.
+fn glowgpu_write_atomic(path: &PathBuf, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
+    Ok(())
+}

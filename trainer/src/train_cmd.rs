@@ -1,0 +1,287 @@
+//! `trainer train`: data-dependent init, the training loop with background decoding, periodic
+//! evaluation with the EMA weights, sample grids, a CSV log and bpd plot, atomic checkpoints and
+//! exact resume.
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use glowgpu::ops::optim::OptConfig;
+use glowgpu::platform::block_on;
+use glowgpu::train::Trainer;
+use glowgpu::{Backend, Coupling, CpuBackend, Glow, GlowConfig, GpuBackend, Permutation};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::data::{self, DataSpec, Dataset};
+use crate::{grid, plot, BackendKind, DataArgs};
+
+#[derive(Clone, Copy, clap::ValueEnum, Debug)]
+pub enum CouplingArg {
+    Affine,
+    Additive,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum, Debug)]
+pub enum PermutationArg {
+    Invconv,
+    InvconvLu,
+    Shuffle,
+    Reverse,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Side of the (square) training images; larger images are centre-cropped and resized.
+    #[arg(long)]
+    pub image_size: usize,
+    /// 1 (greyscale) or 3 (RGB).
+    #[arg(long, default_value_t = 3)]
+    pub channels: usize,
+    /// Levels L.
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+    /// Flow steps per level K.
+    #[arg(long, default_value_t = 8)]
+    pub depth: usize,
+    /// Hidden channels of the coupling networks.
+    #[arg(long, default_value_t = 128)]
+    pub width: usize,
+    #[arg(long, value_enum, default_value_t = CouplingArg::Affine)]
+    pub coupling: CouplingArg,
+    #[arg(long, value_enum, default_value_t = PermutationArg::Invconv)]
+    pub permutation: PermutationArg,
+    /// Bits per colour channel kept from the images.
+    #[arg(long, default_value_t = 5)]
+    pub n_bits: u32,
+    /// Do not learn the top prior (standard normal top latent).
+    #[arg(long)]
+    pub no_learn_top: bool,
+    /// Images per step.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Peak learning rate (Adamax, as the official code).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Linear warmup steps.
+    #[arg(long, default_value_t = 500)]
+    pub warmup: u64,
+    /// Total optimizer steps (the run stops there; resume continues up to it).
+    #[arg(long, default_value_t = 10_000)]
+    pub steps: u64,
+    /// Global gradient-norm clipping (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_grad_norm: f32,
+    /// Polyak (EMA) horizon in epochs: decay = 1 − 1/(steps per epoch · this).
+    #[arg(long, default_value_t = 1.0)]
+    pub polyak_epochs: f64,
+    /// Random horizontal flips.
+    #[arg(long)]
+    pub flip: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (checkpoint, log, samples, plots, exported weights).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue from `<out>/checkpoint.safetensors` exactly where it stopped.
+    #[arg(long)]
+    pub resume: bool,
+    /// Evaluate test bits/dim (EMA weights) and write sample grids every N steps (0 = only at the end).
+    #[arg(long, default_value_t = 1000)]
+    pub eval_every: u64,
+    /// Test images per evaluation.
+    #[arg(long, default_value_t = 256)]
+    pub eval_images: usize,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: u64,
+    /// Images for the data-dependent actnorm initialisation.
+    #[arg(long, default_value_t = 64)]
+    pub init_images: usize,
+    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+    pub backend: BackendKind,
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    match a.backend {
+        BackendKind::Gpu => {
+            let g = block_on(GpuBackend::new())?;
+            eprintln!("backend: {}", g.describe());
+            train(a, g)
+        }
+        BackendKind::Cpu => train(a, CpuBackend::<f32>::new()),
+    }
+}
+
+fn spec(a: &TrainArgs, split: &str) -> DataSpec {
+    DataSpec {
+        root: a.data.data.clone(),
+        csv: a.data.split_csv.clone(),
+        split: split.into(),
+        size: a.image_size,
+        channels: a.channels,
+        pad: a.data.pad,
+        label_column: None,
+    }
+}
+
+fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let train_set = Arc::new(Dataset::open(spec(&a, "train"))?);
+    let test_set = if a.data.split_csv.is_some() { Some(Dataset::open(spec(&a, "test"))?) } else { None };
+    if train_set.len() < a.batch {
+        bail!("{} training images, fewer than one batch of {}", train_set.len(), a.batch);
+    }
+    let steps_per_epoch = (train_set.len() / a.batch) as u64;
+    let ck_path = a.out.join("checkpoint.safetensors");
+    let resume = if a.resume && ck_path.exists() { Some(checkpoint::load(&ck_path)?) } else { None };
+    let (cfg, seed) = match &resume {
+        Some(ck) => (ck.cfg.clone(), ck.seed),
+        None => (
+            GlowConfig {
+                image_height: a.image_size,
+                image_width: a.image_size,
+                image_channels: a.channels,
+                levels: a.levels,
+                depth: a.depth,
+                hidden: a.width,
+                coupling: match a.coupling {
+                    CouplingArg::Affine => Coupling::Affine,
+                    CouplingArg::Additive => Coupling::Additive,
+                },
+                permutation: match a.permutation {
+                    PermutationArg::Invconv => Permutation::Invconv,
+                    PermutationArg::InvconvLu => Permutation::InvconvLu,
+                    PermutationArg::Shuffle => Permutation::Shuffle,
+                    PermutationArg::Reverse => Permutation::Reverse,
+                },
+                learn_top: !a.no_learn_top,
+                n_classes: 0,
+                n_bits: a.n_bits,
+            },
+            a.seed,
+        ),
+    };
+    cfg.validate()?;
+    let decay = 1.0 - 1.0 / (steps_per_epoch as f64 * a.polyak_epochs).max(1.0);
+    let mut opt = OptConfig::official(a.lr, steps_per_epoch, a.polyak_epochs, a.warmup);
+    opt.max_norm = a.max_grad_norm;
+    opt.ema_decay = Some(decay as f32);
+    let (mut trainer, mut batches) = match resume {
+        Some(ck) => {
+            eprintln!("resuming at step {} ({} batches seen)", ck.t, ck.batches);
+            let model = Glow::from_params(cfg.clone(), ck.params, backend)?;
+            let mut t = Trainer::new(model, opt)?;
+            t.restore(&ck.opt, ck.t)?;
+            (t, ck.batches)
+        }
+        None => {
+            let mut model = Glow::new(cfg.clone(), backend, seed)?;
+            let order = data::epoch_order(train_set.len(), seed, 0);
+            let ni = a.init_images.min(train_set.len()).max(1);
+            let mut imgs = Vec::with_capacity(ni * train_set.dims());
+            for &i in order.iter().take(ni) {
+                imgs.extend(train_set.load(i, false)?);
+            }
+            block_on(model.init_actnorm(&imgs, ni, seed))?;
+            eprintln!("actnorm initialised from {ni} images");
+            (Trainer::new(model, opt)?, 0)
+        }
+    };
+    let log_path = a.out.join("log.csv");
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    if log.metadata()?.len() == 0 {
+        writeln!(log, "step,batches,train_bpd,grad_norm,test_bpd,elapsed_s")?;
+    }
+    let rx = data::loader(train_set.clone(), a.batch, seed, a.flip, batches, a.data.loader_threads);
+    let bar = ProgressBar::new(a.steps);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}").unwrap());
+    bar.set_position(trainer.t);
+    let start = Instant::now();
+    let mut fails = 0;
+    let mut ema_bpd = f64::NAN;
+    while trainer.t < a.steps {
+        let batch = rx.recv().context("image loader stopped")??;
+        let st =
+            block_on(trainer.step(&batch.images, batch.n, None, seed ^ batches.wrapping_mul(0x2545_F491_4F6C_DD1D)))?;
+        batches += 1;
+        if st.skipped {
+            fails += 1;
+            bar.println(format!("warning: non-finite loss or gradient at batch {batches}; step skipped"));
+            if fails >= 10 {
+                bail!("10 consecutive non-finite steps: stopping; the last checkpoint {} is intact", ck_path.display());
+            }
+            continue;
+        }
+        fails = 0;
+        ema_bpd = if ema_bpd.is_nan() { st.bpd } else { 0.98 * ema_bpd + 0.02 * st.bpd };
+        bar.set_position(trainer.t);
+        bar.set_message(format!("train bpd {ema_bpd:.3}"));
+        let t = trainer.t;
+        let eval_now = (a.eval_every > 0 && t % a.eval_every == 0) || t == a.steps;
+        let test_bpd = if eval_now { evaluate(&mut trainer, test_set.as_ref(), &a, t)? } else { None };
+        writeln!(
+            log,
+            "{t},{batches},{:.5},{:.5},{},{:.1}",
+            st.bpd,
+            st.grad_norm,
+            test_bpd.map(|v| format!("{v:.5}")).unwrap_or_default(),
+            start.elapsed().as_secs_f64()
+        )?;
+        if let Some(v) = test_bpd {
+            bar.println(format!("step {t}: test bits/dim {v:.4} (EMA weights)"));
+            plot::plot_log(&log_path, &a.out.join("bpd.png"))?;
+        }
+        if t % a.checkpoint_every == 0 || t == a.steps {
+            save_checkpoint(&mut trainer, &ck_path, batches, seed)?;
+        }
+    }
+    bar.finish();
+    let ema = block_on(trainer.ema_params())?;
+    let bytes = glowgpu::save_weights(&cfg, &ema)?;
+    let out = a.out.join("model.safetensors");
+    std::fs::write(out.with_extension("tmp"), &bytes)?;
+    std::fs::rename(out.with_extension("tmp"), &out)?;
+    eprintln!("wrote {} (EMA weights) after {:.0} s", out.display(), start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn save_checkpoint<B: Backend>(tr: &mut Trainer<B>, path: &std::path::Path, batches: u64, seed: u64) -> Result<()> {
+    block_on(tr.sync())?;
+    let opt = block_on(tr.optimizer_tensors())?;
+    let ck =
+        Checkpoint { cfg: tr.model.config().clone(), params: tr.model.params().clone(), opt, t: tr.t, batches, seed };
+    checkpoint::save(path, &ck)
+}
+
+/// Test bits/dim and sample grids with the EMA weights; the training weights are restored after.
+fn evaluate<B: Backend>(tr: &mut Trainer<B>, test: Option<&Dataset>, a: &TrainArgs, t: u64) -> Result<Option<f64>> {
+    block_on(tr.sync())?;
+    let current = tr.model.params().clone();
+    let ema = block_on(tr.ema_params())?;
+    tr.model.set_params(ema)?;
+    let cfg = tr.model.config().clone();
+    let mut result = None;
+    if let Some(ds) = test {
+        let n = a.batch.min(ds.len()).max(1);
+        let nb = (a.eval_images.min(ds.len()) / n).max(1);
+        let mut all = Vec::new();
+        for b in 0..nb {
+            let mut imgs = Vec::with_capacity(n * ds.dims());
+            for i in b * n..(b + 1) * n {
+                imgs.extend(ds.load(i % ds.len(), false)?);
+            }
+            all.extend(block_on(tr.model.bits_per_dim(&imgs, n, None, b as u64))?);
+        }
+        result = Some(all.iter().sum::<f64>() / all.len() as f64);
+    }
+    for temp in [0.7f32, 1.0] {
+        let imgs = block_on(tr.model.sample(16, temp, t, None))?;
+        grid::save_grid(&a.out.join(format!("samples_t{temp:.1}_step{t}.png")), &imgs, 16, &cfg)?;
+    }
+    tr.model.set_params(current)?;
+    Ok(result)
+}
