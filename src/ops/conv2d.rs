@@ -201,26 +201,9 @@ impl Conv2d {
             // about 4M patch elements per chunk
             let chunk = ((1usize << 22) / kk.max(1)).clamp(1, np);
             let mut patch = vec![T::zero(); chunk * kk];
-            let half = (k / 2) as isize;
             for start in (0..np).step_by(chunk) {
                 let m = chunk.min(np - start);
-                for (r, row) in patch.chunks_mut(kk).take(m).enumerate() {
-                    let o = start + r;
-                    let (xx, yy, b) = (o % w, (o / w) % h, o / (w * h));
-                    for (t, dst) in row.chunks_mut(rows).enumerate() {
-                        let (iy, ix) = (yy as isize + (t / k) as isize - half, xx as isize + (t % k) as isize - half);
-                        let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w;
-                        if inside {
-                            let src = ((b * h + iy as usize) * w + ix as usize) * stride + off;
-                            dst[..cin].copy_from_slice(&x[src..src + cin]);
-                        } else {
-                            dst[..cin].iter_mut().for_each(|v| *v = T::zero());
-                        }
-                        if p.edge == 1 {
-                            dst[cin] = if inside { T::zero() } else { T::one() };
-                        }
-                    }
-                }
+                im2col(&mut patch, start, m, x, &p);
                 matmul(m, cout, kk, &patch[..m * kk], wt, &mut y[start * cout..(start + m) * cout], false);
             }
         }
