@@ -22,6 +22,7 @@ pub fn shader_source(name: &str) -> Option<String> {
     let body = match name {
         "actnorm" => include_str!("../../shaders/actnorm.wgsl"),
         "conv2d" => include_str!("../../shaders/conv2d.wgsl"),
+        "copy" => include_str!("../../shaders/copy.wgsl"),
         "conv2d_sg" => include_str!("../../shaders/conv2d_sg.wgsl"),
         "coupling" => include_str!("../../shaders/coupling.wgsl"),
         "invconv" => include_str!("../../shaders/invconv.wgsl"),
@@ -34,15 +35,6 @@ pub fn shader_source(name: &str) -> Option<String> {
         "squeeze" => include_str!("../../shaders/squeeze.wgsl"),
         _ => return None,
     };
-    if name == "conv2d_sg" {
-        if let Ok(f) = std::env::var("GLOWGPU_SG_FILE") {
-            return Some(format!(
-                "{}\n{}",
-                include_str!("../../shaders/common.wgsl"),
-                std::fs::read_to_string(f).unwrap()
-            ));
-        }
-    } // TEMP
     Some(format!("{}\n{}", include_str!("../../shaders/common.wgsl"), body))
 }
 
@@ -51,6 +43,7 @@ pub const SHADERS: &[&str] = &[
     "actnorm",
     "conv2d",
     "conv2d_sg",
+    "copy",
     "coupling",
     "invconv",
     "noise",

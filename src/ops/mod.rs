@@ -7,6 +7,7 @@ use crate::graph::{Access, Bind, BufId, GpuCall, RunArgs};
 
 pub mod actnorm;
 pub mod conv2d;
+pub mod copy;
 pub mod coupling;
 pub mod invconv;
 pub mod noise;
@@ -91,6 +92,7 @@ macro_rules! ops {
 }
 ops! {
     Quantize(quantize::Quantize),
+    Copy(copy::Copy),
     Dequantize(quantize::Dequantize),
     Squeeze(squeeze::Squeeze),
     ActNorm(actnorm::ActNorm),
