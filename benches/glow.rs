@@ -5,6 +5,7 @@
 //!   cargo bench --bench glow                 # the model
 //!   cargo bench --bench glow -- --small      # a quick smoke run
 //!   cargo bench --bench glow -- --train      # also a training step (forward + backward + Adamax)
+//!   cargo bench --bench glow -- --memory     # training memory and step time vs depth, stored vs reversible
 use std::time::Instant;
 
 use glowgpu::flow::{decode_graph, encode_graph, EncodeInput};
@@ -59,6 +60,10 @@ fn measure<B: Backend>(m: &mut Glow<B>, images: &[u8], n: usize, reps: usize) ->
 
 fn main() {
     std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    if std::env::args().any(|a| a == "--memory") {
+        memory_table();
+        return;
+    }
     let small = std::env::args().any(|a| a == "--small");
     let reps: usize = std::env::args().skip_while(|a| a != "--reps").nth(1).map(|v| v.parse().unwrap()).unwrap_or(3);
     let (cfg, n) = config(small);
@@ -105,7 +110,7 @@ fn main() {
     if std::env::args().any(|a| a == "--train") {
         let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
         let tensors = glowgpu::ops::optim::trainable(&params);
-        let flops = glowgpu::train::train_graph(&cfg, n, &opt, &tensors).0.flops();
+        let flops = glowgpu::train::train_graph(&cfg, n, &opt, &tensors, glowgpu::train::Mode::Reversible).0.flops();
         println!("training step: {:.1} GFLOP per batch (forward, recomputed coupling nets, gradients)", flops / 1e9);
         println!("| backend | step s | img/s | GFLOP/s |");
         println!("|---|---|---|---|");
@@ -117,6 +122,59 @@ fn main() {
         }
         println!("ratio GPU/CPU step time: {:.2}x", gs / cs);
     }
+}
+
+/// Activation memory and step time against depth, stored vs reversible (`--memory`).
+fn memory_table() {
+    use glowgpu::train::{train_graph, Mode};
+    println!("model: 32x32x3, L=3, width 64, batch 8; activation bytes of the training graph and step time");
+    println!("| K | stored MiB | reversible MiB | stored step s (lavapipe) | reversible step s (lavapipe) | stored step s (CPU) | reversible step s (CPU) |");
+    println!("|---|---|---|---|---|---|---|");
+    for k in [2, 4, 8, 16] {
+        let cfg = GlowConfig { image_height: 32, image_width: 32, levels: 3, depth: k, hidden: 64, ..config(true).0 };
+        let n = 8;
+        let mut rng = HostRng::new(2);
+        let images: Vec<u8> = (0..n * cfg.dims()).map(|_| (rng.uniform() * 256.0) as u8).collect();
+        let mut m = Glow::new(cfg.clone(), CpuBackend::<f32>::new(), 1).unwrap();
+        block_on(m.init_actnorm(&images, n, 1)).unwrap();
+        let params = m.params().clone();
+        let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
+        let tensors = glowgpu::ops::optim::trainable(&params);
+        let mib = |mode| train_graph(&cfg, n, &opt, &tensors, mode).0.activation_bytes() as f64 / (1 << 20) as f64;
+        let mut times = Vec::new();
+        for mode in [Mode::Stored, Mode::Reversible] {
+            let g = Glow::from_params(cfg.clone(), params.clone(), block_on(GpuBackend::new()).unwrap()).unwrap();
+            times.push(step_time_mode(g, opt.clone(), &images, n, mode));
+        }
+        for mode in [Mode::Stored, Mode::Reversible] {
+            let c = Glow::from_params(cfg.clone(), params.clone(), CpuBackend::<f32>::new()).unwrap();
+            times.push(step_time_mode(c, opt.clone(), &images, n, mode));
+        }
+        println!(
+            "| {k} | {:.1} | {:.1} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            mib(Mode::Stored),
+            mib(Mode::Reversible),
+            times[0],
+            times[1],
+            times[2],
+            times[3]
+        );
+    }
+}
+
+fn step_time_mode<B: Backend>(
+    m: Glow<B>,
+    opt: glowgpu::ops::optim::OptConfig,
+    images: &[u8],
+    n: usize,
+    mode: glowgpu::train::Mode,
+) -> f64 {
+    let mut t = glowgpu::train::Trainer::new(m, opt).unwrap();
+    t.mode = mode;
+    block_on(t.step(images, n, None, 0)).unwrap();
+    let s = Instant::now();
+    block_on(t.step(images, n, None, 1)).unwrap();
+    s.elapsed().as_secs_f64()
 }
 
 fn train_step_time<B: Backend>(

@@ -58,6 +58,9 @@ pub(crate) struct B<'a> {
     pub(crate) g: Graph,
     pub(crate) n: usize,
     pub(crate) init: bool,
+    /// Training in stored-activation mode: copy every flow step's input into `saved`.
+    pub(crate) save_inputs: bool,
+    pub(crate) saved: Vec<BufId>,
 }
 
 fn u(v: usize) -> u32 {
@@ -152,6 +155,11 @@ impl B<'_> {
     pub(crate) fn step_forward(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId, logdet: BufId) -> BufId {
         let (n, hw) = (self.n, s.pixels());
         let pre = step_prefix(l, k);
+        if self.save_inputs {
+            let saved = self.g.buf(format!("{pre}.saved"), n * hw * s.c);
+            self.g.push(crate::ops::copy::Copy::new(x, saved, n * hw * s.c));
+            self.saved.push(saved);
+        }
         let (ap, bias, logs) = self.actnorm(x, &format!("{pre}.actnorm"), n * hw, s.c, false);
         if self.init {
             self.g.push(ActNormInit { x, bias: bias.clone(), logs: logs.clone(), p: ap });
@@ -275,7 +283,7 @@ impl B<'_> {
 /// Encode graph for a batch of `n`. With `init`, every actnorm first sets its parameters from
 /// the data it sees (data-dependent init, in one pass on the device).
 pub fn encode_graph(cfg: &GlowConfig, n: usize, input: EncodeInput, init: bool) -> (Graph, EncodeIo) {
-    let mut b = B { cfg, g: Graph::default(), n, init };
+    let mut b = B { cfg, g: Graph::default(), n, init, save_inputs: false, saved: Vec::new() };
     let io = b.encode_into(input);
     (b.g, io)
 }
@@ -370,7 +378,7 @@ impl B<'_> {
 /// Decode graph for a batch of `n`; with `sample`, the latents are N(0, T²) noise drawn on the
 /// device (stream 100 + level) instead of inputs.
 pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeIo) {
-    let mut b = B { cfg, g: Graph::default(), n, init: false };
+    let mut b = B { cfg, g: Graph::default(), n, init: false, save_inputs: false, saved: Vec::new() };
     let shapes = cfg.level_shapes();
     let nl = shapes.len();
     let eps: Vec<BufId> = shapes

@@ -116,6 +116,18 @@ impl Graph {
             .sum()
     }
 
+    /// Bytes of activation buffers a backend allocates for this graph (4 bytes per element, after
+    /// liveness sharing); parameters and optimizer state are not included.
+    pub fn activation_bytes(&self) -> u64 {
+        let (slot_of, _) = self.plan_memory();
+        let mut words = vec![0usize; slot_of.iter().max().map_or(0, |m| m + 1)];
+        for (b, d) in self.bufs.iter().enumerate() {
+            let w = if d.dtype == DType::U8 { d.len.div_ceil(4) } else { d.len };
+            words[slot_of[b]] = words[slot_of[b]].max(w);
+        }
+        words.iter().map(|&w| w as u64 * 4).sum()
+    }
+
     /// Assigns every buffer a physical slot. Non-persistent buffers reuse slots whose previous
     /// tenant is dead; an op's outputs never share a slot with its own inputs.
     /// Returns (slot of each buffer, size of each slot in elements).

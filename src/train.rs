@@ -265,11 +265,34 @@ impl B<'_> {
             }
             let (mut xc, mut dxc) = (x, dx);
             for k in (0..cfg.depth).rev() {
+                if self.save_inputs {
+                    // stored activations: recompute the step's output from its saved input
+                    // instead of relying on the (inverted) chain
+                    let len = n * s.pixels() * s.c;
+                    let t = self.g.buf(format!("l{l}.s{k}.restored"), len);
+                    self.g.push(crate::ops::copy::Copy::new(self.saved[l * cfg.depth + k], t, len));
+                    let scratch = self.g.zeroed(format!("l{l}.s{k}.logdet_scratch"), n);
+                    self.save_inputs = false;
+                    xc = self.step_forward(l, k, &s, t, scratch);
+                    self.save_inputs = true;
+                }
                 (xc, dxc) = self.step_backward(l, k, &s, xc, dxc, g);
             }
             dnext = Some(dxc);
         }
     }
+}
+
+/// Where the backward pass gets each flow step's activations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Recover each step's input by inverting the step from its output (RevNet style): memory
+    /// flat in depth.
+    #[default]
+    Reversible,
+    /// Keep a copy of every step's input from the forward pass and recompute the step's output
+    /// from it: memory grows with depth; no inversion error.
+    Stored,
 }
 
 /// How far a training graph goes.
@@ -285,8 +308,14 @@ pub enum Stage {
 
 /// The training graph for batches of `n`: re-derive the 1x1 convs' matrices and re-pack conv
 /// weights, forward with dequantisation noise, reversible backward, optimizer step.
-pub fn train_graph(cfg: &GlowConfig, n: usize, opt: &OptConfig, tensors: &[(String, usize)]) -> (Graph, TrainIo) {
-    stage_graph(cfg, n, opt, tensors, Stage::Step)
+pub fn train_graph(
+    cfg: &GlowConfig,
+    n: usize,
+    opt: &OptConfig,
+    tensors: &[(String, usize)],
+    mode: Mode,
+) -> (Graph, TrainIo) {
+    stage_graph(cfg, n, opt, tensors, Stage::Step, mode)
 }
 
 /// `train_graph` up to `stage`; `clip` is a dummy buffer unless `stage` is `Step`.
@@ -296,8 +325,9 @@ pub fn stage_graph(
     opt: &OptConfig,
     tensors: &[(String, usize)],
     stage: Stage,
+    mode: Mode,
 ) -> (Graph, TrainIo) {
-    let mut b = B { cfg, g: Graph::default(), n, init: false };
+    let mut b = B { cfg, g: Graph::default(), n, init: false, save_inputs: mode == Mode::Stored, saved: Vec::new() };
     for (l, s) in cfg.level_shapes().iter().enumerate() {
         for k in 0..cfg.depth {
             let pre = step_prefix(l, k);
@@ -347,6 +377,8 @@ pub struct StepStats {
 pub struct Trainer<B: Backend> {
     pub model: Glow<B>,
     pub opt: OptConfig,
+    /// Reversible (default) or stored activations; set before the first step.
+    pub mode: Mode,
     /// Steps taken (the next step is `t + 1`).
     pub t: u64,
     tensors: Vec<(String, usize)>,
@@ -373,7 +405,7 @@ impl<B: Backend> Trainer<B> {
             }
         }
         model.backend_mut().set_params(&extra)?;
-        Ok(Trainer { model, opt, t: 0, tensors, plan: None, dirty: false })
+        Ok(Trainer { model, opt, mode: Mode::Reversible, t: 0, tensors, plan: None, dirty: false })
     }
 
     /// One optimizer step on a batch of u8 images (NHWC); dequantisation noise from `seed`.
@@ -387,7 +419,7 @@ impl<B: Backend> Trainer<B> {
             )));
         }
         if self.plan.as_ref().map(|p| p.0) != Some(n) {
-            let (graph, io) = train_graph(&cfg, n, &self.opt, &self.tensors);
+            let (graph, io) = train_graph(&cfg, n, &self.opt, &self.tensors, self.mode);
             let plan = self.model.backend_mut().build(graph)?;
             self.plan = Some((n, plan, io));
         }

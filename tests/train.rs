@@ -9,7 +9,7 @@ use glowgpu::model::bpd;
 use glowgpu::ops::optim::{grad_name, init_tensors, trainable, OptConfig};
 use glowgpu::platform::block_on;
 use glowgpu::rng::HostRng;
-use glowgpu::train::{stage_graph, Stage, Trainer};
+use glowgpu::train::{stage_graph, Mode, Stage, Trainer};
 use glowgpu::{Coupling, CpuBackend, Glow, GlowConfig, Params, Permutation};
 
 fn tiny(perm: Permutation, coupling: Coupling, c: usize) -> GlowConfig {
@@ -49,7 +49,7 @@ fn full_map(cfg: &GlowConfig, p: &Params) -> ParamMap {
 /// Mean bits/dim of the batch under the parameter values in `m`.
 fn loss<B: Backend>(b: &mut B, cfg: &GlowConfig, m: &ParamMap, img: &[u8], n: usize, seed: u64) -> f64 {
     b.set_params(m).unwrap();
-    let (g, io) = stage_graph(cfg, n, &opt(), &[], Stage::Loss);
+    let (g, io) = stage_graph(cfg, n, &opt(), &[], Stage::Loss, Mode::Reversible);
     let mut plan = b.build(g).unwrap();
     let r = block_on(b.run(
         &mut plan,
@@ -70,10 +70,11 @@ fn grads<B: Backend>(
     img: &[u8],
     n: usize,
     seed: u64,
+    mode: Mode,
 ) -> Vec<(String, Vec<f64>)> {
     b.set_params(&full_map(cfg, p)).unwrap();
     let tensors = trainable(p);
-    let (g, io) = stage_graph(cfg, n, &opt(), &tensors, Stage::Gradient);
+    let (g, io) = stage_graph(cfg, n, &opt(), &tensors, Stage::Gradient, mode);
     let mut plan = b.build(g).unwrap();
     block_on(b.run(&mut plan, vec![(io.enc.input, Host::U8(img.to_vec()))], &[], RunArgs { seed, temperature: 1.0 }))
         .unwrap();
@@ -88,7 +89,7 @@ fn check_against_finite_differences(cfg: GlowConfig) {
     let img = rand_bytes(9, n * cfg.dims());
     let seed = 3;
     let mut cpu = CpuBackend::<f64>::new();
-    let gr = grads(&mut cpu, &cfg, &p, &img, n, seed);
+    let gr = grads(&mut cpu, &cfg, &p, &img, n, seed, Mode::Reversible);
     let base = full_map(&cfg, &p);
     let mut rng = HostRng::new(1);
     let (mut got, mut want) = (Vec::new(), Vec::new());
@@ -139,8 +140,8 @@ fn gpu_gradients_match_cpu() {
         let p = perturbed(&cfg, 6, 0.1);
         let n = 3;
         let img = rand_bytes(10, n * cfg.dims());
-        let want = grads(&mut CpuBackend::<f64>::new(), &cfg, &p, &img, n, 4);
-        let got = grads(&mut gpu(), &cfg, &p, &img, n, 4);
+        let want = grads(&mut CpuBackend::<f64>::new(), &cfg, &p, &img, n, 4, Mode::Reversible);
+        let got = grads(&mut gpu(), &cfg, &p, &img, n, 4, Mode::Reversible);
         let all_w: Vec<f64> = want.iter().flat_map(|(_, v)| v.iter().copied()).collect();
         let all_g: Vec<f64> = got.iter().flat_map(|(_, v)| v.iter().copied()).collect();
         assert_close(&format!("{perm:?}: all gradients"), &all_g, &all_w, 1e-4);
@@ -177,4 +178,33 @@ fn optimizer_steps_lower_the_loss_on_cpu() {
 #[test]
 fn optimizer_steps_lower_the_loss_on_gpu() {
     steps_lower_the_loss(gpu());
+}
+
+#[test]
+fn reversible_and_stored_modes_give_the_same_gradients() {
+    // deeper than the other tests, so inversion error would accumulate if there were any
+    let mut cfg = tiny(Permutation::Invconv, Coupling::Affine, 3);
+    cfg.depth = 6;
+    let p = perturbed(&cfg, 8, 0.1);
+    let n = 2;
+    let img = rand_bytes(12, n * cfg.dims());
+    for gpu_run in [false, true] {
+        let (rev, sto) = if gpu_run {
+            (
+                grads(&mut gpu(), &cfg, &p, &img, n, 5, Mode::Reversible),
+                grads(&mut gpu(), &cfg, &p, &img, n, 5, Mode::Stored),
+            )
+        } else {
+            let mut c = CpuBackend::<f64>::new();
+            (grads(&mut c, &cfg, &p, &img, n, 5, Mode::Reversible), grads(&mut c, &cfg, &p, &img, n, 5, Mode::Stored))
+        };
+        let a: Vec<f64> = rev.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+        let b: Vec<f64> = sto.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+        assert_close(
+            if gpu_run { "GPU reversible vs stored" } else { "CPU f64 reversible vs stored" },
+            &a,
+            &b,
+            if gpu_run { 1e-4 } else { 1e-10 },
+        );
+    }
 }

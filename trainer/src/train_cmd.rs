@@ -81,6 +81,10 @@ pub struct TrainArgs {
     /// Random horizontal flips.
     #[arg(long)]
     pub flip: bool,
+    /// Recover each flow step's input in the backward pass by inverting the step (memory flat in
+    /// depth) instead of keeping every step's input.
+    #[arg(long)]
+    pub reversible: bool,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output folder (checkpoint, log, samples, plots, exported weights).
@@ -191,6 +195,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
             (Trainer::new(model, opt)?, 0)
         }
     };
+    trainer.mode = if a.reversible { glowgpu::train::Mode::Reversible } else { glowgpu::train::Mode::Stored };
     let log_path = a.out.join("log.csv");
     let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
     if log.metadata()?.len() == 0 {
