@@ -110,7 +110,8 @@ fn main() {
     if std::env::args().any(|a| a == "--train") {
         let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
         let tensors = glowgpu::ops::optim::trainable(&params);
-        let flops = glowgpu::train::train_graph(&cfg, n, &opt, &tensors, glowgpu::train::Mode::Reversible).0.flops();
+        let flops =
+            glowgpu::train::train_graph(&cfg, n, &opt, &tensors, glowgpu::train::Mode::Reversible, 0.0).0.flops();
         println!("training step: {:.1} GFLOP per batch (forward, recomputed coupling nets, gradients)", flops / 1e9);
         println!("| backend | step s | img/s | GFLOP/s |");
         println!("|---|---|---|---|");
@@ -140,7 +141,7 @@ fn memory_table() {
         let params = m.params().clone();
         let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
         let tensors = glowgpu::ops::optim::trainable(&params);
-        let mib = |mode| train_graph(&cfg, n, &opt, &tensors, mode).0.activation_bytes() as f64 / (1 << 20) as f64;
+        let mib = |mode| train_graph(&cfg, n, &opt, &tensors, mode, 0.0).0.activation_bytes() as f64 / (1 << 20) as f64;
         let mut times = Vec::new();
         for mode in [Mode::Stored, Mode::Reversible] {
             let g = Glow::from_params(cfg.clone(), params.clone(), block_on(GpuBackend::new()).unwrap()).unwrap();

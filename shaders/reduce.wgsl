@@ -53,3 +53,35 @@ fn mean_hw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     for (var q = 0u; q < p.len; q++) { s += xm[(n * p.len + q) * p.c + k]; }
     ym[i] = s / f32(p.len);
 }
+
+// mean_hw_backward: dx[n, q, k] += dy[n, k] / len (the gradient of mean_hw, added to z's gradient).
+@group(0) @binding(7) var<storage, read> mb_dy: array<f32>;        // [n, c]
+@group(0) @binding(8) var<storage, read_write> mb_dx: array<f32>;  // [n, len, c]
+
+@compute @workgroup_size(64)
+fn mean_hw_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if (i >= p.n * p.len * p.c) { return; }
+    let k = i % p.c;
+    let n = i / (p.len * p.c);
+    mb_dx[i] += mb_dy[n * p.c + k] / f32(p.len);
+}
+
+// class_loss_backward: dlogits = scale · (softmax(logits) − onehot) per image (len = classes).
+@group(0) @binding(9) var<storage, read> cl_logits: array<f32>;      // [n, len]
+@group(0) @binding(10) var<storage, read> cl_onehot: array<f32>;     // [n, len]
+@group(0) @binding(11) var<storage, read_write> cl_dl: array<f32>;   // [n, len]
+
+@compute @workgroup_size(64)
+fn class_loss_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let n = linear_id(gid, nwg);
+    if (n >= p.n) { return; }
+    var m = cl_logits[n * p.len];
+    for (var j = 1u; j < p.len; j++) { m = max(m, cl_logits[n * p.len + j]); }
+    var z = 0.0;
+    for (var j = 0u; j < p.len; j++) { z += exp(cl_logits[n * p.len + j] - m); }
+    for (var j = 0u; j < p.len; j++) {
+        let sm = exp(cl_logits[n * p.len + j] - m) / z;
+        cl_dl[n * p.len + j] = p.scale * (sm - cl_onehot[n * p.len + j]);
+    }
+}

@@ -38,6 +38,8 @@ pub struct EncodeIo {
     pub prior_h: Vec<BufId>,
     pub top_h: BufId,
     pub top_v: Option<BufId>,
+    /// The class head's input (mean of z_top over pixels) [n, C].
+    pub top_mean: Option<BufId>,
 }
 
 /// Buffers of a decode graph.
@@ -318,7 +320,7 @@ impl B<'_> {
         b.g.push(Squeeze { wide: x0, narrow: x, reverse: false, p: sp });
         let mut eps = Vec::new();
         let (mut labels, mut logits) = (None, None);
-        let (mut level_out, mut prior_h, mut top) = (Vec::new(), Vec::new(), None);
+        let (mut level_out, mut prior_h, mut top, mut top_mean) = (Vec::new(), Vec::new(), None, None);
         for (l, s) in shapes.iter().enumerate() {
             for k in 0..cfg.depth {
                 x = b.step_forward(l, k, s, x, logdet);
@@ -359,6 +361,7 @@ impl B<'_> {
                 eps.push(e);
                 if cfg.n_classes > 0 {
                     let zm = b.g.buf("top.mean", n * s.c);
+                    top_mean = Some(zm);
                     b.g.push(MeanHw {
                         x,
                         y: zm,
@@ -371,7 +374,7 @@ impl B<'_> {
             }
         }
         let (top_h, top_v) = top.expect("a model has a top level");
-        EncodeIo { input: input_buf, labels, logdet, logp, eps, logits, level_out, prior_h, top_h, top_v }
+        EncodeIo { input: input_buf, labels, logdet, logp, eps, logits, level_out, prior_h, top_h, top_v, top_mean }
     }
 }
 

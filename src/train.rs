@@ -16,6 +16,7 @@ use crate::ops::invconv::{push_lu_grad, InvconvLogdetGrad, InvconvPrepare};
 use crate::ops::optim::{ema_name, grad_name, init_tensors, trainable, OptConfig};
 use crate::ops::permute::{Permute, PermuteParams};
 use crate::ops::prior::{PriorBackward, PriorBackwardParams};
+use crate::ops::reduce::{ClassLossBackward, MeanHwBackward, ReduceParams};
 use crate::ops::squeeze::{Squeeze, SqueezeParams};
 use crate::params::{step_prefix, Params};
 
@@ -198,7 +199,8 @@ impl B<'_> {
     }
 
     /// The reversible backward pass after `encode_into`.
-    fn backward_into(&mut self, io: &EncodeIo, g: f64) {
+    /// `gy`: coefficient of each image's class cross-entropy in the loss (0: class head untrained).
+    fn backward_into(&mut self, io: &EncodeIo, g: f64, gy: f64) {
         let cfg = self.cfg;
         let n = self.n;
         let shapes = cfg.level_shapes();
@@ -235,6 +237,30 @@ impl B<'_> {
                 if let (Some(v), Some(dv), Some(lab)) = (io.top_v, dv, io.labels) {
                     let p = ConvParams::new(n, 1, 1, cfg.n_classes, 2 * s.c, 1, false);
                     self.conv_backward(lab, v, dv, "top.y_emb.w", "top.y_emb.bias", "top.y_emb.logs", p, false, None);
+                }
+                if let (Some(lg), Some(zm), Some(lab)) = (io.logits, io.top_mean, io.labels) {
+                    if gy != 0.0 {
+                        let nc = cfg.n_classes;
+                        let dl = self.g.buf("classifier.bdl", n * nc);
+                        let rp = ReduceParams { n: u(n), len: u(nc), scale: gy as f32, c: 0 };
+                        self.g.push(ClassLossBackward { logits: lg, onehot: lab, dlogits: dl, p: rp });
+                        let dzm = self.g.buf("classifier.bdz", n * s.c);
+                        let p = ConvParams::new(n, 1, 1, s.c, nc, 1, false);
+                        let data = Some((dzm, false, u(s.c), 0));
+                        self.conv_backward(
+                            zm,
+                            lg,
+                            dl,
+                            "classifier.w",
+                            "classifier.bias",
+                            "classifier.logs",
+                            p,
+                            false,
+                            data,
+                        );
+                        let mp = ReduceParams { n: u(n), len: u(s.pixels()), scale: 1.0, c: u(s.c) };
+                        self.g.push(MeanHwBackward { dy: dzm, dx, p: mp });
+                    }
                 }
             } else {
                 let nx = shapes[l + 1];
@@ -307,15 +333,17 @@ pub enum Stage {
 }
 
 /// The training graph for batches of `n`: re-derive the 1x1 convs' matrices and re-pack conv
-/// weights, forward with dequantisation noise, reversible backward, optimizer step.
+/// weights, forward with dequantisation noise, backward (`mode`), optimizer step. `weight_y`
+/// weighs the class head's cross-entropy in bits (class-conditional models).
 pub fn train_graph(
     cfg: &GlowConfig,
     n: usize,
     opt: &OptConfig,
     tensors: &[(String, usize)],
     mode: Mode,
+    weight_y: f64,
 ) -> (Graph, TrainIo) {
-    stage_graph(cfg, n, opt, tensors, Stage::Step, mode)
+    stage_graph(cfg, n, opt, tensors, Stage::Step, mode, weight_y)
 }
 
 /// `train_graph` up to `stage`; `clip` is a dummy buffer unless `stage` is `Step`.
@@ -326,6 +354,7 @@ pub fn stage_graph(
     tensors: &[(String, usize)],
     stage: Stage,
     mode: Mode,
+    weight_y: f64,
 ) -> (Graph, TrainIo) {
     let mut b = B { cfg, g: Graph::default(), n, init: false, save_inputs: mode == Mode::Stored, saved: Vec::new() };
     for (l, s) in cfg.level_shapes().iter().enumerate() {
@@ -350,7 +379,7 @@ pub fn stage_graph(
         return (b.g, TrainIo { enc, clip });
     }
     let g = -1.0 / (n as f64 * std::f64::consts::LN_2 * cfg.dims() as f64);
-    b.backward_into(&enc, g);
+    b.backward_into(&enc, g, weight_y / (n as f64 * std::f64::consts::LN_2));
     let clip = if stage == Stage::Step { opt.push_step(&mut b.g, tensors).clip } else { b.g.zeroed("opt.clip", 4) };
     let mut zero: Vec<String> = tensors.iter().map(|(t, _)| grad_name(t)).collect();
     if cfg.permutation == Permutation::InvconvLu {
@@ -379,6 +408,8 @@ pub struct Trainer<B: Backend> {
     pub opt: OptConfig,
     /// Reversible (default) or stored activations; set before the first step.
     pub mode: Mode,
+    /// Weight of the class head's cross-entropy (bits) in the loss, as the official `weight_y`.
+    pub weight_y: f64,
     /// Steps taken (the next step is `t + 1`).
     pub t: u64,
     tensors: Vec<(String, usize)>,
@@ -405,7 +436,7 @@ impl<B: Backend> Trainer<B> {
             }
         }
         model.backend_mut().set_params(&extra)?;
-        Ok(Trainer { model, opt, mode: Mode::Reversible, t: 0, tensors, plan: None, dirty: false })
+        Ok(Trainer { model, opt, mode: Mode::Reversible, weight_y: 0.0, t: 0, tensors, plan: None, dirty: false })
     }
 
     /// One optimizer step on a batch of u8 images (NHWC); dequantisation noise from `seed`.
@@ -419,7 +450,7 @@ impl<B: Backend> Trainer<B> {
             )));
         }
         if self.plan.as_ref().map(|p| p.0) != Some(n) {
-            let (graph, io) = train_graph(&cfg, n, &self.opt, &self.tensors, self.mode);
+            let (graph, io) = train_graph(&cfg, n, &self.opt, &self.tensors, self.mode, self.weight_y);
             let plan = self.model.backend_mut().build(graph)?;
             self.plan = Some((n, plan, io));
         }

@@ -49,7 +49,7 @@ fn full_map(cfg: &GlowConfig, p: &Params) -> ParamMap {
 /// Mean bits/dim of the batch under the parameter values in `m`.
 fn loss<B: Backend>(b: &mut B, cfg: &GlowConfig, m: &ParamMap, img: &[u8], n: usize, seed: u64) -> f64 {
     b.set_params(m).unwrap();
-    let (g, io) = stage_graph(cfg, n, &opt(), &[], Stage::Loss, Mode::Reversible);
+    let (g, io) = stage_graph(cfg, n, &opt(), &[], Stage::Loss, Mode::Reversible, 0.0);
     let mut plan = b.build(g).unwrap();
     let r = block_on(b.run(
         &mut plan,
@@ -74,7 +74,7 @@ fn grads<B: Backend>(
 ) -> Vec<(String, Vec<f64>)> {
     b.set_params(&full_map(cfg, p)).unwrap();
     let tensors = trainable(p);
-    let (g, io) = stage_graph(cfg, n, &opt(), &tensors, Stage::Gradient, mode);
+    let (g, io) = stage_graph(cfg, n, &opt(), &tensors, Stage::Gradient, mode, 0.0);
     let mut plan = b.build(g).unwrap();
     block_on(b.run(&mut plan, vec![(io.enc.input, Host::U8(img.to_vec()))], &[], RunArgs { seed, temperature: 1.0 }))
         .unwrap();
@@ -207,4 +207,98 @@ fn reversible_and_stored_modes_give_the_same_gradients() {
             if gpu_run { 1e-4 } else { 1e-10 },
         );
     }
+}
+
+fn onehot(labels: &[u32], nc: usize) -> Vec<f64> {
+    let mut v = vec![0.0; labels.len() * nc];
+    for (i, &y) in labels.iter().enumerate() {
+        v[i * nc + y as usize] = 1.0;
+    }
+    v
+}
+
+/// bits/dim + weight_y · cross-entropy in bits, batch mean, for a class-conditional model.
+fn loss_y(b: &mut CpuBackend<f64>, cfg: &GlowConfig, m: &ParamMap, img: &[u8], labels: &[u32], wy: f64) -> f64 {
+    let n = labels.len();
+    b.set_params(m).unwrap();
+    let (g, io) = stage_graph(cfg, n, &opt(), &[], Stage::Loss, Mode::Reversible, wy);
+    let mut plan = b.build(g).unwrap();
+    let inputs =
+        vec![(io.enc.input, Host::U8(img.to_vec())), (io.enc.labels.unwrap(), Host::F(onehot(labels, cfg.n_classes)))];
+    let outs = [io.enc.logdet, io.enc.logp, io.enc.logits.unwrap()];
+    let r = block_on(b.run(&mut plan, inputs, &outs, RunArgs { seed: 2, temperature: 1.0 })).unwrap();
+    let bits = bpd(cfg, &r[0].clone().floats(), &r[1].clone().floats());
+    let lg = r[2].clone().floats();
+    let nc = cfg.n_classes;
+    let ce: f64 = (0..n)
+        .map(|i| {
+            let row = &lg[i * nc..(i + 1) * nc];
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = row.iter().map(|v| (v - m).exp()).sum();
+            -(row[labels[i] as usize] - m - z.ln())
+        })
+        .sum();
+    (bits.iter().sum::<f64>() + wy * ce / std::f64::consts::LN_2) / n as f64
+}
+
+fn grads_y<B: Backend>(
+    b: &mut B,
+    cfg: &GlowConfig,
+    p: &Params,
+    img: &[u8],
+    labels: &[u32],
+    wy: f64,
+) -> Vec<(String, Vec<f64>)> {
+    let n = labels.len();
+    b.set_params(&full_map(cfg, p)).unwrap();
+    let tensors = trainable(p);
+    let (g, io) = stage_graph(cfg, n, &opt(), &tensors, Stage::Gradient, Mode::Reversible, wy);
+    let mut plan = b.build(g).unwrap();
+    let inputs =
+        vec![(io.enc.input, Host::U8(img.to_vec())), (io.enc.labels.unwrap(), Host::F(onehot(labels, cfg.n_classes)))];
+    block_on(b.run(&mut plan, inputs, &[], RunArgs { seed: 2, temperature: 1.0 })).unwrap();
+    let names: Vec<String> = tensors.iter().map(|(t, _)| grad_name(t)).collect();
+    let vals = block_on(b.read_params(&names)).unwrap();
+    tensors.into_iter().map(|(t, _)| t).zip(vals).collect()
+}
+
+#[test]
+fn class_conditional_gradients_match_finite_differences() {
+    let mut cfg = tiny(Permutation::Invconv, Coupling::Affine, 3);
+    cfg.n_classes = 3;
+    let p = perturbed(&cfg, 9, 0.1);
+    let labels = [0u32, 2, 1];
+    let img = rand_bytes(13, labels.len() * cfg.dims());
+    let wy = 0.7;
+    let mut cpu = CpuBackend::<f64>::new();
+    let gr = grads_y(&mut cpu, &cfg, &p, &img, &labels, wy);
+    let base = full_map(&cfg, &p);
+    let mut rng = HostRng::new(4);
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    let h = 1e-5;
+    for (name, g) in &gr {
+        // every class-head and class-embedding entry, a few of the others
+        let all = name.starts_with("classifier.") || name.starts_with("top.y_emb.");
+        let idx: Vec<usize> = if all {
+            (0..g.len()).collect()
+        } else {
+            (0..1).map(|_| (rng.uniform() * g.len() as f64) as usize).collect()
+        };
+        for i in idx {
+            let mut mp = base.clone();
+            mp.get_mut(name).unwrap().1[i] += h;
+            let lp = loss_y(&mut cpu, &cfg, &mp, &img, &labels, wy);
+            let mut mm = base.clone();
+            mm.get_mut(name).unwrap().1[i] -= h;
+            let lm = loss_y(&mut cpu, &cfg, &mm, &img, &labels, wy);
+            want.push((lp - lm) / (2.0 * h));
+            got.push(g[i]);
+        }
+    }
+    let e = rel_err(&got, &want);
+    assert!(e < 1e-6, "class-conditional gradient vs finite differences: relative error {e:.3e}");
+    let gg = grads_y(&mut gpu(), &cfg, &p, &img, &labels, wy);
+    let a: Vec<f64> = gg.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+    let b: Vec<f64> = gr.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+    assert_close("class-conditional GPU gradients", &a, &b, 1e-4);
 }

@@ -108,6 +108,8 @@ ops! {
     ReduceImage(reduce::ReduceImage),
     ParamSum(reduce::ParamSum),
     MeanHw(reduce::MeanHw),
+    MeanHwBackward(reduce::MeanHwBackward),
+    ClassLossBackward(reduce::ClassLossBackward),
     Gaussian(noise::Gaussian),
     InvconvPrepare(invconv::InvconvPrepare),
     InvconvLuGradPermute(invconv::InvconvLuGradPermute),

@@ -4,7 +4,10 @@
 //!   which do not depend on the data);
 //! - `MeanHw`: `y[n, c] = mean over pixels of x[n, ·, c]`.
 //!
-//! Shader: `shaders/reduce.wgsl` (`per_image`, `param_sum`, `mean_hw`).
+//! - `MeanHwBackward`, `ClassLossBackward`: gradients of the class head (training).
+//!
+//! Shader: `shaders/reduce.wgsl` (`per_image`, `param_sum`, `mean_hw`, `mean_hw_backward`,
+//! `class_loss_backward`).
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
@@ -110,5 +113,79 @@ impl MeanHw {
             }
         }
         ctx.put(self.y, y);
+    }
+}
+
+/// Gradient of `MeanHw`, added into `z`'s gradient: `dx[n, q, k] += dy[n, k] / len`.
+/// Shader entry `mean_hw_backward`.
+#[derive(Clone, Debug)]
+pub struct MeanHwBackward {
+    pub dy: BufId,
+    pub dx: BufId,
+    pub p: ReduceParams,
+}
+
+impl MeanHwBackward {
+    pub fn gpu(&self) -> GpuCall {
+        GpuCall {
+            shader: "reduce",
+            entry: "mean_hw_backward",
+            uniform: uniform(&self.p),
+            base: 7,
+            binds: vec![Bind::Buf(self.dy, Access::Read), Bind::Buf(self.dx, Access::ReadWrite)],
+            workgroups: groups((self.p.n * self.p.len * self.p.c) as usize, 64),
+        }
+    }
+    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
+        let (np, c) = (self.p.len as usize, self.p.c as usize);
+        let mut dx = ctx.take(self.dx);
+        let dy = ctx.get(self.dy);
+        for (i, v) in dx[..self.p.n as usize * np * c].iter_mut().enumerate() {
+            let (k, n) = (i % c, i / (np * c));
+            *v = *v + dy[n * c + k] / T::f(np as f64);
+        }
+        ctx.put(self.dx, dx);
+    }
+}
+
+/// Gradient of the class head's loss `scale · Σ_images cross-entropy(softmax(logits), label)`
+/// w.r.t. the logits: `dlogits = scale · (softmax(logits) − onehot)` (set). `len` = classes.
+/// Shader entry `class_loss_backward`.
+#[derive(Clone, Debug)]
+pub struct ClassLossBackward {
+    pub logits: BufId,
+    pub onehot: BufId,
+    pub dlogits: BufId,
+    pub p: ReduceParams,
+}
+
+impl ClassLossBackward {
+    pub fn gpu(&self) -> GpuCall {
+        GpuCall {
+            shader: "reduce",
+            entry: "class_loss_backward",
+            uniform: uniform(&self.p),
+            base: 9,
+            binds: vec![
+                Bind::Buf(self.logits, Access::Read),
+                Bind::Buf(self.onehot, Access::Read),
+                Bind::Buf(self.dlogits, Access::ReadWrite),
+            ],
+            workgroups: groups(self.p.n as usize, 64),
+        }
+    }
+    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
+        let nc = self.p.len as usize;
+        let mut dl = ctx.take(self.dlogits);
+        let (lg, oh) = (ctx.get(self.logits), ctx.get(self.onehot));
+        for n in 0..self.p.n as usize {
+            let row = &lg[n * nc..(n + 1) * nc];
+            let m = row.iter().copied().fold(T::neg_infinity(), T::max);
+            let z: T = row.iter().map(|&v| (v - m).exp()).sum();
+            for j in 0..nc {
+                dl[n * nc + j] = T::f(self.p.scale as f64) * ((row[j] - m).exp() / z - oh[n * nc + j]);
+            }
+        }
+        ctx.put(self.dlogits, dl);
     }
 }

@@ -164,8 +164,7 @@ pub fn load_image(path: &Path, spec: &DataSpec, flip: bool) -> Result<Vec<u8>> {
 /// A batch of images (NHWC bytes) and labels.
 pub struct Batch {
     pub images: Vec<u8>,
-    /// Class labels (class-conditional training, not wired into `train` yet).
-    #[allow(dead_code)]
+    /// Class labels (class-conditional models).
     pub labels: Option<Vec<u32>>,
     pub n: usize,
 }

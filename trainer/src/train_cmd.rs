@@ -60,6 +60,13 @@ pub struct TrainArgs {
     /// Do not learn the top prior (standard normal top latent).
     #[arg(long)]
     pub no_learn_top: bool,
+    /// Class-conditional model: the CSV column holding integer labels (e.g. `label` for MNIST,
+    /// `Smiling` for CelebA); classes = largest label + 1.
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// Weight of the class head's cross-entropy (bits) in the loss (official `weight_y`).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_y: f64,
     /// Images per step.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -128,7 +135,7 @@ fn spec(a: &TrainArgs, split: &str) -> DataSpec {
         size: a.image_size,
         channels: a.channels,
         pad: a.data.pad,
-        label_column: None,
+        label_column: a.label_column.clone(),
     }
 }
 
@@ -163,7 +170,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
                     PermutationArg::Reverse => Permutation::Reverse,
                 },
                 learn_top: !a.no_learn_top,
-                n_classes: 0,
+                n_classes: train_set.labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| *m as usize + 1)),
                 n_bits: a.n_bits,
             },
             a.seed,
@@ -191,11 +198,15 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
                 imgs.extend(train_set.load(i, false)?);
             }
             block_on(model.init_actnorm(&imgs, ni, seed))?;
+            if cfg.n_classes > 0 {
+                eprintln!("class-conditional: {} classes", cfg.n_classes);
+            }
             eprintln!("actnorm initialised from {ni} images");
             (Trainer::new(model, opt)?, 0)
         }
     };
     trainer.mode = if a.reversible { glowgpu::train::Mode::Reversible } else { glowgpu::train::Mode::Stored };
+    trainer.weight_y = a.weight_y;
     let log_path = a.out.join("log.csv");
     let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
     if log.metadata()?.len() == 0 {
@@ -210,8 +221,12 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
     let mut ema_bpd = f64::NAN;
     while trainer.t < a.steps {
         let batch = rx.recv().context("image loader stopped")??;
-        let st =
-            block_on(trainer.step(&batch.images, batch.n, None, seed ^ batches.wrapping_mul(0x2545_F491_4F6C_DD1D)))?;
+        let st = block_on(trainer.step(
+            &batch.images,
+            batch.n,
+            batch.labels.as_deref(),
+            seed ^ batches.wrapping_mul(0x2545_F491_4F6C_DD1D),
+        ))?;
         batches += 1;
         if st.skipped {
             fails += 1;
@@ -276,15 +291,22 @@ fn evaluate<B: Backend>(tr: &mut Trainer<B>, test: Option<&Dataset>, a: &TrainAr
         let mut all = Vec::new();
         for b in 0..nb {
             let mut imgs = Vec::with_capacity(n * ds.dims());
+            let mut labels = Vec::new();
             for i in b * n..(b + 1) * n {
                 imgs.extend(ds.load(i % ds.len(), false)?);
+                if let Some(l) = &ds.labels {
+                    labels.push(l[i % ds.len()]);
+                }
             }
-            all.extend(block_on(tr.model.bits_per_dim(&imgs, n, None, b as u64))?);
+            let lab = (cfg.n_classes > 0).then_some(&labels[..]);
+            all.extend(block_on(tr.model.bits_per_dim(&imgs, n, lab, b as u64))?);
         }
         result = Some(all.iter().sum::<f64>() / all.len() as f64);
     }
     for temp in [0.7f32, 1.0] {
-        let imgs = block_on(tr.model.sample(16, temp, t, None))?;
+        let labels: Vec<u32> = (0..16).map(|i| i % cfg.n_classes.max(1) as u32).collect();
+        let lab = (cfg.n_classes > 0).then_some(&labels[..]);
+        let imgs = block_on(tr.model.sample(16, temp, t, lab))?;
         grid::save_grid(&a.out.join(format!("samples_t{temp:.1}_step{t}.png")), &imgs, 16, &cfg)?;
     }
     tr.model.set_params(current)?;
