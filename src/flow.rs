@@ -285,7 +285,7 @@ impl B<'_> {
 /// Encode graph for a batch of `n`. With `init`, every actnorm first sets its parameters from
 /// the data it sees (data-dependent init, in one pass on the device).
 pub fn encode_graph(cfg: &GlowConfig, n: usize, input: EncodeInput, init: bool) -> (Graph, EncodeIo) {
-    let mut b = B { cfg, g: Graph::default(), n, init, save_inputs: false, saved: Vec::new() };
+    let mut b = B { cfg, g: Graph { batch: n, ..Default::default() }, n, init, save_inputs: false, saved: Vec::new() };
     let io = b.encode_into(input);
     (b.g, io)
 }
@@ -381,7 +381,8 @@ impl B<'_> {
 /// Decode graph for a batch of `n`; with `sample`, the latents are N(0, T²) noise drawn on the
 /// device (stream 100 + level) instead of inputs.
 pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeIo) {
-    let mut b = B { cfg, g: Graph::default(), n, init: false, save_inputs: false, saved: Vec::new() };
+    let mut b =
+        B { cfg, g: Graph { batch: n, ..Default::default() }, n, init: false, save_inputs: false, saved: Vec::new() };
     let shapes = cfg.level_shapes();
     let nl = shapes.len();
     let eps: Vec<BufId> = shapes

@@ -80,6 +80,8 @@ pub struct Graph {
     pub ops: Vec<Op>,
     /// Parameters (gradient accumulators, `grad.*`) cleared to zero at the start of every run.
     pub zero_params: Vec<String>,
+    /// Images per run (0 if not a batched graph): lets limit errors say what batch would fit.
+    pub batch: usize,
 }
 
 impl Graph {

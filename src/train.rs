@@ -356,7 +356,14 @@ pub fn stage_graph(
     mode: Mode,
     weight_y: f64,
 ) -> (Graph, TrainIo) {
-    let mut b = B { cfg, g: Graph::default(), n, init: false, save_inputs: mode == Mode::Stored, saved: Vec::new() };
+    let mut b = B {
+        cfg,
+        g: Graph { batch: n, ..Default::default() },
+        n,
+        init: false,
+        save_inputs: mode == Mode::Stored,
+        saved: Vec::new(),
+    };
     for (l, s) in cfg.level_shapes().iter().enumerate() {
         for k in 0..cfg.depth {
             let pre = step_prefix(l, k);

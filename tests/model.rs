@@ -289,6 +289,7 @@ fn buffers_past_the_adapter_limit_fail_with_a_clear_error() {
     let msg = e.to_string();
     assert!(matches!(e, glowgpu::Error::Limit(_)), "{msg}");
     assert!(msg.contains("max_storage_buffer_binding_size") && msg.contains("smaller batch"), "{msg}");
+    assert!(msg.contains(&format!("a batch of at most {} fits", n - 1)), "{msg}");
     // a batch that fits still works on the same model
     block_on(m.encode(&img[..c.dims()], 1, None)).unwrap();
 }

@@ -5,10 +5,11 @@
 //! submits once and reads back only the requested outputs.
 //!
 //! Convolutions: where the adapter offers `Features::SUBGROUP` with subgroups of at least 8 lanes
-//! (lavapipe, most native GPUs; not WebGPU in browsers today) the device is opened with it and
-//! plans use `shaders/conv2d_sg.wgsl` (weights shared across lanes with `subgroupBroadcast`);
-//! otherwise, or with the environment variable `GLOWGPU_NO_SUBGROUPS=1`, the portable
-//! `shaders/conv2d.wgsl`. `GpuBackend::set_subgroups` switches between them for plans built later.
+//! (lavapipe, most native GPUs; never a browser's WebGPU) the device is opened with it and plans
+//! use `shaders/conv2d_sg.wgsl` (weight rows shared across lanes with `subgroupBroadcast`; about 3x
+//! the portable kernel on lavapipe); otherwise, or with the environment variable
+//! `GLOWGPU_NO_SUBGROUPS=1`, the portable `shaders/conv2d.wgsl`. `GpuBackend::set_subgroups`
+//! switches between them for plans built later; `subgroups_enabled` says which is in use.
 use std::collections::HashMap;
 
 use super::{Backend, Host, ParamMap};
@@ -126,14 +127,17 @@ impl GpuBackend {
     }
 
     /// Opens a device on `adapter` with its full limits, and with `Features::SUBGROUP` when the
-    /// adapter offers it with subgroups of at least 8 lanes (the subgroup convolution's minimum)
-    /// and `GLOWGPU_NO_SUBGROUPS` is not `1`.
+    /// adapter offers it with subgroups of at least 8 lanes (the subgroup convolution's minimum),
+    /// it is not a browser's WebGPU, and the environment variable `GLOWGPU_NO_SUBGROUPS` is not `1`.
     pub async fn from_adapter(adapter: wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let no_subgroups = std::env::var("GLOWGPU_NO_SUBGROUPS").is_ok_and(|v| v == "1");
-        let subgroup_capable =
-            !no_subgroups && adapter.features().contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8;
+        // not in browsers: their WGSL compilers want `enable subgroups;`, which naga rejects
+        let subgroup_capable = !no_subgroups
+            && info.backend != wgpu::Backend::BrowserWebGpu
+            && adapter.features().contains(wgpu::Features::SUBGROUP)
+            && info.subgroup_min_size >= 8;
         let required_features = if subgroup_capable { wgpu::Features::SUBGROUP } else { wgpu::Features::empty() };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -383,7 +387,14 @@ impl Backend for GpuBackend {
                 .find(|(b, _)| slot_of[*b] == s)
                 .map(|(_, d)| d.name.as_str())
                 .unwrap_or("?");
-            self.check_binding(&format!("activation buffer `{tenant}`"), bytes)?;
+            self.check_binding(&format!("activation buffer `{tenant}`"), bytes).map_err(|e| match e {
+                Error::Limit(m) if graph.batch > 0 && bytes > 0 => {
+                    let max = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+                    let fit = max / bytes.div_ceil(graph.batch as u64);
+                    Error::Limit(format!("{m}; a batch of at most {fit} fits this buffer (batch now {})", graph.batch))
+                }
+                other => other,
+            })?;
             slots.push(self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(tenant),
                 size: bytes,
