@@ -230,7 +230,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
         batches += 1;
         if st.skipped {
             fails += 1;
-            bar.println(format!("warning: non-finite loss or gradient at batch {batches}; step skipped"));
+            say(&bar, format!("warning: non-finite loss or gradient at batch {batches}; step skipped"));
             if fails >= 10 {
                 bail!("10 consecutive non-finite steps: stopping; the last checkpoint {} is intact", ck_path.display());
             }
@@ -252,7 +252,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
             start.elapsed().as_secs_f64()
         )?;
         if let Some(v) = test_bpd {
-            bar.println(format!("step {t}: test bits/dim {v:.4} (EMA weights)"));
+            say(&bar, format!("step {t}: test bits/dim {v:.4} (EMA weights)"));
             plot::plot_log(&log_path, &a.out.join("bpd.png"))?;
         }
         if t % a.checkpoint_every == 0 || t == a.steps {
@@ -267,6 +267,15 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
     std::fs::rename(out.with_extension("tmp"), &out)?;
     eprintln!("wrote {} (EMA weights) after {:.0} s", out.display(), start.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// A line above the progress bar, or on stderr when there is no terminal (background runs).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
 
 fn save_checkpoint<B: Backend>(tr: &mut Trainer<B>, path: &std::path::Path, batches: u64, seed: u64) -> Result<()> {
