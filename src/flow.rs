@@ -54,6 +54,14 @@ pub struct DecodeIo {
     pub image: BufId,
 }
 
+/// The coupling net's activations (post-ReLU `h1`, `h2`, output `h`) and conv geometry.
+pub(crate) struct NetTrace {
+    pub(crate) h1: BufId,
+    pub(crate) h2: BufId,
+    pub(crate) h: BufId,
+    pub(crate) p: [ConvParams; 3],
+}
+
 /// The graph builder shared by encode, decode and training (`crate::train`).
 pub(crate) struct B<'a> {
     pub(crate) cfg: &'a GlowConfig,
@@ -115,6 +123,11 @@ impl B<'_> {
 
     /// The coupling network `f(z1)`, reading channels [0, c1) of `x` in place.
     pub(crate) fn coupling_net(&mut self, pre: &str, s: &LevelShape, x: BufId) -> BufId {
+        self.coupling_net_trace(pre, s, x).h
+    }
+
+    /// The coupling network with its activations and conv geometry (the backward pass needs them).
+    pub(crate) fn coupling_net_trace(&mut self, pre: &str, s: &LevelShape, x: BufId) -> NetTrace {
         let (n, hid) = (self.n, self.cfg.hidden);
         let pixels = n * s.pixels();
         let out_c = if self.cfg.coupling == CouplingKind::Affine { 2 * s.c2() } else { s.c2() };
@@ -126,8 +139,9 @@ impl B<'_> {
         let p2 = ConvParams::new(n, s.h, s.w, hid, hid, 1, false);
         self.conv_actnorm_relu(h1, h2, format!("{pre}.coupling.conv2.w"), &format!("{pre}.coupling.an2"), p2);
         let h = self.g.buf(format!("{pre}.h"), pixels * out_c);
-        self.conv_zeros(h2, h, &format!("{pre}.coupling.conv3"), ConvParams::new(n, s.h, s.w, hid, out_c, 3, true));
-        h
+        let p3 = ConvParams::new(n, s.h, s.w, hid, out_c, 3, true);
+        self.conv_zeros(h2, h, &format!("{pre}.coupling.conv3"), p3);
+        NetTrace { h1, h2, h, p: [p1, p2, p3] }
     }
 
     pub(crate) fn coupling_params(&self, s: &LevelShape) -> CouplingParams {

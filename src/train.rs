@@ -6,7 +6,7 @@
 use crate::backend::{Backend, Host};
 use crate::config::{Coupling as CouplingKind, GlowConfig, LevelShape, Permutation};
 use crate::error::{Error, Result};
-use crate::flow::{EncodeInput, EncodeIo, B};
+use crate::flow::{EncodeInput, EncodeIo, NetTrace, B};
 use crate::graph::{BufId, Graph, RunArgs};
 use crate::model::{bpd, Glow};
 use crate::ops::actnorm::{ActNormBackward, ActNormBackwardParams};
@@ -120,29 +120,17 @@ impl B<'_> {
         let affine = self.cfg.coupling == CouplingKind::Affine;
         // coupling: recompute the net from z1 (unchanged by the coupling), keeping its activations
         let hid = self.cfg.hidden;
-        let h1 = self.g.buf(format!("{pre}.bh1"), n * hw * hid);
-        let mut p1 = ConvParams::new(n, s.h, s.w, s.c1(), hid, 3, true);
-        p1.cin_stride = u(c);
-        p1.epilogue = 1;
-        p1.relu = 1;
+        let NetTrace { h1, h2, h, p: [mut p1, mut p2, mut p3] } = self.coupling_net_trace(&pre, s, x);
+        // the geometry of the fused convs, for their backward (epilogue = actnorm / zero-conv scale)
+        (p1.epilogue, p1.relu, p2.epilogue, p2.relu, p3.epilogue) = (1, 1, 1, 1, 1);
+        let oc = p3.cout as usize;
         let an = |i: u32| (format!("{pre}.coupling.an{i}.bias"), format!("{pre}.coupling.an{i}.logs"));
         let (b1, l1) = an(1);
         let (b2, l2) = an(2);
         let w1 = format!("{pre}.coupling.conv1.w");
         let w2 = format!("{pre}.coupling.conv2.w");
         let w3 = format!("{pre}.coupling.conv3.w");
-        self.g.push(Conv2d { x, y: h1, weight: w1.clone(), bias: Some(b1.clone()), logs: Some(l1.clone()), p: p1 });
-        let h2 = self.g.buf(format!("{pre}.bh2"), n * hw * hid);
-        let mut p2 = ConvParams::new(n, s.h, s.w, hid, hid, 1, false);
-        p2.epilogue = 1;
-        p2.relu = 1;
-        self.g.push(Conv2d { x: h1, y: h2, weight: w2.clone(), bias: Some(b2.clone()), logs: Some(l2.clone()), p: p2 });
-        let oc = if affine { 2 * s.c2() } else { s.c2() };
-        let h = self.g.buf(format!("{pre}.bh"), n * hw * oc);
-        let mut p3 = ConvParams::new(n, s.h, s.w, hid, oc, 3, true);
-        p3.epilogue = 1;
         let (b3, l3) = (format!("{pre}.coupling.conv3.bias"), format!("{pre}.coupling.conv3.logs"));
-        self.g.push(Conv2d { x: h2, y: h, weight: w3.clone(), bias: Some(b3.clone()), logs: Some(l3.clone()), p: p3 });
         let dh = self.g.buf(format!("{pre}.bdh"), n * hw * oc);
         let cp = CouplingBackwardParams { cp: self.coupling_params(s), ld_scale: g as f32, _pad: [0; 3] };
         self.g.push(CouplingBackward { y: x, h, dy: dx, dh, affine, p: cp });
