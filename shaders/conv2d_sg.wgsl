@@ -1,35 +1,48 @@
-// 2-D convolution on subgroups: the same op as conv2d.wgsl (NHWC, stride 1, SAME padding, 1x1 or
-// 3x3, optional edge-bias channel, (acc + bias) * exp(3 logs) epilogue + ReLU; see
-// src/ops/conv2d.rs), for adapters with the `subgroups` feature and subgroups of at least 8 lanes
-// (the backend selects it; GLOWGPU_NO_SUBGROUPS=1 forces conv2d.wgsl).
+// 2-D convolution with subgroup operations: the op of conv2d.wgsl (NHWC, stride 1, 1x1 or 3x3 with
+// SAME zero padding, optional edge-bias channel, epilogue (acc + bias) * exp(3 logs) and ReLU; see
+// src/ops/conv2d.rs) for devices with the `subgroups` feature and subgroups of at least 8 lanes.
+// The GPU backend uses it in place of conv2d.wgsl there; GLOWGPU_NO_SUBGROUPS=1 turns it off.
 //
-// A workgroup (64 invocations, 1-D) computes @PIXWG@ consecutive output pixels x one block of @CB@ output
-// channels; each invocation keeps @PX@ pixels (li + 64 i) x @CB@ channels in @NACC@ vec4 accumulators.
-// The weight rows of each tap (cin input channels, then the edge row) advance in blocks of 8: lane
-// j of lanes 0..7 (wider subgroups repeat them) loads row j of the block (its @CB@ packed weights,
-// @NQ@ vec4) and `subgroupBroadcast` hands it to the other lanes, which all share the channel block and
-// differ in pixels: 8 weight loads per 8 rows and 8 lanes instead of 64. Every invocation runs every
-// broadcast (the only early return is a whole workgroup's); out-of-range pixels compute but do not
-// store. Loads dominate on lavapipe, so the input is read as vec4 where its layout allows
-// (`forward_sg_v4`, `x4`); `forward_sg` takes any channel slice.
+// Layout of the work. A workgroup (64 invocations, 1-D) computes 256 consecutive output pixels x
+// one block of 32 output channels (`forward_sg*`) or 16 (`forward_sg16*`, for cout <= 16). Each
+// invocation keeps 4 pixels (li, li + 64, li + 128, li + 192) x the block's channels in vec4
+// accumulators. All lanes of a subgroup therefore share the channel block and differ in pixels.
 //
-// Needs the WGSL `subgroups` extension. There is no `enable subgroups;` directive: naga 30 (wgpu's
-// WGSL front end) rejects it as unimplemented (gfx-rs/wgpu#5555) and accepts the built-ins on
-// devices opened with `Features::SUBGROUP`; only such devices ever compile this shader.
+// The weight rows of a tap (its cin input channels, then the edge row) advance in blocks of 8.
+// Lane j of lanes 0..7 (wider subgroups repeat them) loads row j of the block, i.e. its 32 (16)
+// packed weights as 8 (4) vec4, and `subgroupBroadcast` hands row j to every lane: 8 rows cost
+// each lane one row's loads instead of eight. On lavapipe every storage-buffer load is a loop over
+// the lanes (tens of cycles per vec4) while a broadcast is a register shuffle, so loads are what
+// the layout minimises: per block each lane loads one weight row and its 4 pixels' 8 inputs (two
+// vec4 per pixel when the input slice is vec4-aligned: `*_v4`, reading the input as `x4`).
+// Uniform control flow: every lane runs every broadcast (the only early return is a whole
+// workgroup's); out-of-range pixels compute and do not store.
+//
+// Measured choices (lavapipe, 2 cores): 4 pixels x 32 channels beat 1-3 or 5-8 pixels and 16 or
+// 64 channels; the accumulation runs channel group by channel group (`rows8`) so that few
+// accumulators are live at once; the last, partial block of each tap (and the edge row) is a
+// separate loop, because a branch between whole and partial blocks inside the loop costs ~40%.
+// (A broadcast inside an `if` after the loop returned zeros on lavapipe 22.3; inside a loop it works.)
+//
+// Needs the WGSL `subgroups` extension, without an `enable subgroups;` directive: naga 30 (wgpu's
+// WGSL front end) rejects that directive as unimplemented (gfx-rs/wgpu#5555) and accepts the
+// built-ins on devices opened with `Features::SUBGROUP`, the only ones that compile this shader.
 struct P {
     n: u32, h: u32, w: u32,
     cin: u32, cin_stride: u32, cin_off: u32,  // input channel slice of a cin_stride-channel tensor
     cout: u32, cout_pad: u32,                  // outputs; packed weight row length (multiple of 16)
     k: u32,                                    // 1 or 3
     edge: u32, epilogue: u32, relu: u32,
+    accumulate: u32,                           // (conv2d.wgsl's backward_data only)
+    _q0: u32, _q1: u32, _q2: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;        // [n, h, w, cin_stride] (forward_sg)
+@group(0) @binding(1) var<storage, read> x: array<f32>;        // [n, h, w, cin_stride]
 @group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>; // [k*k, cin + edge, cout_pad/4]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(4) var<storage, read> logs: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [n, h, w, cout]
-@group(0) @binding(6) var<storage, read> x4: array<vec4<f32>>; // the same input (forward_sg_v4)
+@group(0) @binding(6) var<storage, read> x4: array<vec4<f32>>; // binding 1's buffer as vec4 (*_v4)
 
 // An output pixel: its index, column and row, and whether it exists (computed once: integer
 // division is slow on lavapipe).
@@ -56,20 +69,49 @@ fn tail4(v: vec4<f32>, ok: bool, c: u32) -> vec4<f32> {
     let pad = select(vec4<f32>(0.0), vec4<f32>(select(1.0, 0.0, ok)), row < vec4<u32>(p.cin + p.edge));
     return select(pad, select(vec4<f32>(0.0), v, ok), row < vec4<u32>(p.cin));
 }
-// The same for one row, reading the input as scalars.
-fn tail_x(t: Tap, c: u32) -> f32 {
+// The same reading the input as scalars (rows past the input channels are not read).
+fn tail1(t: Tap, c: u32) -> f32 {
     if (c < p.cin) { return select(0.0, x[t.o + c], t.ok); }
     return select(0.0, select(1.0, 0.0, t.ok), c < p.cin + p.edge);
 }
+fn tail(t: Tap, c: u32) -> vec4<f32> {
+    return vec4<f32>(tail1(t, c), tail1(t, c + 1u), tail1(t, c + 2u), tail1(t, c + 3u));
+}
 
-// The workgroup's output channel block (of `cb`) and first pixel (of `pixels` per workgroup);
-// block = ncb past the end (dispatches wider than 65535 workgroups fold into y).
-fn work(wg: vec3<u32>, nwg: vec3<u32>, cb: u32, pixels: u32) -> vec2<u32> {
+// The workgroup's block of `cb` output channels and its first pixel (256 per workgroup); the
+// block is past the end for the spare workgroups of a dispatch folded into y (over 65535).
+fn work(wg: vec3<u32>, nwg: vec3<u32>, cb: u32) -> vec2<u32> {
     let g = wg.x + wg.y * nwg.x;
     let ncb = (p.cout + cb - 1u) / cb;
-    let nblk = (p.n * p.h * p.w + pixels - 1u) / pixels;
+    let nblk = (p.n * p.h * p.w + 255u) / 256u;
     if (g >= nblk * ncb) { return vec2<u32>(ncb, 0u); }
-    return vec2<u32>(g % ncb, (g / ncb) * pixels);
+    return vec2<u32>(g % ncb, (g / ncb) * 256u);
+}
+
+// The 4 pixels' values of 8 rows kb..kb+7: a<i> rows kb..kb+3, b<i> rows kb+4..kb+7 of pixel i.
+struct Xs { a0: vec4<f32>, b0: vec4<f32>, a1: vec4<f32>, b1: vec4<f32>,
+            a2: vec4<f32>, b2: vec4<f32>, a3: vec4<f32>, b3: vec4<f32> }
+
+// 8 rows into 4 output channels of the 4 pixels: `w` is this lane's row (lane j holds row kb + j),
+// broadcast one row at a time.
+fn rows8(w: vec4<f32>, xs: Xs, a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>,
+         a2: ptr<function, vec4<f32>>, a3: ptr<function, vec4<f32>>) {
+    var b = subgroupBroadcast(w, 0u);
+    *a0 += xs.a0.x * b; *a1 += xs.a1.x * b; *a2 += xs.a2.x * b; *a3 += xs.a3.x * b;
+    b = subgroupBroadcast(w, 1u);
+    *a0 += xs.a0.y * b; *a1 += xs.a1.y * b; *a2 += xs.a2.y * b; *a3 += xs.a3.y * b;
+    b = subgroupBroadcast(w, 2u);
+    *a0 += xs.a0.z * b; *a1 += xs.a1.z * b; *a2 += xs.a2.z * b; *a3 += xs.a3.z * b;
+    b = subgroupBroadcast(w, 3u);
+    *a0 += xs.a0.w * b; *a1 += xs.a1.w * b; *a2 += xs.a2.w * b; *a3 += xs.a3.w * b;
+    b = subgroupBroadcast(w, 4u);
+    *a0 += xs.b0.x * b; *a1 += xs.b1.x * b; *a2 += xs.b2.x * b; *a3 += xs.b3.x * b;
+    b = subgroupBroadcast(w, 5u);
+    *a0 += xs.b0.y * b; *a1 += xs.b1.y * b; *a2 += xs.b2.y * b; *a3 += xs.b3.y * b;
+    b = subgroupBroadcast(w, 6u);
+    *a0 += xs.b0.z * b; *a1 += xs.b1.z * b; *a2 += xs.b2.z * b; *a3 += xs.b3.z * b;
+    b = subgroupBroadcast(w, 7u);
+    *a0 += xs.b0.w * b; *a1 += xs.b1.w * b; *a2 += xs.b2.w * b; *a3 += xs.b3.w * b;
 }
 
 // Epilogue factors of output channels co..co+3: y = (acc + b) * s.
@@ -96,13 +138,20 @@ fn store4(co: u32, v: vec4<f32>, e: Epi, q: Pix) {
         }
     }
 }
+// The same for the 4 pixels of an invocation.
+fn out4(co: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, q0: Pix, q1: Pix, q2: Pix, q3: Pix) {
+    if (co >= p.cout) { return; }
+    let e = epi(co);
+    store4(co, a0, e, q0); store4(co, a1, e, q1); store4(co, a2, e, q2); store4(co, a3, e, q3);
+}
 
 @compute @workgroup_size(64)
 fn forward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 32u, 256u);
+    let wk = work(wg, nwg, 32u);
     if (wk.x * 32u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
-    let q0 = pixel(wk.y + li + 0u); let q1 = pixel(wk.y + li + 64u); let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
+    let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
+    let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
     let nv = p.cout_pad / 4u;
     let v0 = wk.x * 8u;
     let hi = v0 + 4u < nv; // the block's channels 16..31 exist in the packed rows
@@ -110,6 +159,7 @@ fn forward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
     let r = lane % 8u;
     let half = i32(p.k / 2u);
     let z = vec4<f32>(0.0);
+    // accumulators a<pixel><q>: channels 4q..4q+3 of the block
     var a00 = z; var a01 = z; var a02 = z; var a03 = z; var a04 = z; var a05 = z; var a06 = z; var a07 = z;
     var a10 = z; var a11 = z; var a12 = z; var a13 = z; var a14 = z; var a15 = z; var a16 = z; var a17 = z;
     var a20 = z; var a21 = z; var a22 = z; var a23 = z; var a24 = z; var a25 = z; var a26 = z; var a27 = z;
@@ -120,7 +170,8 @@ fn forward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
         let t0 = tap(q0, dy, dx); let t1 = tap(q1, dy, dx); let t2 = tap(q2, dy, dx); let t3 = tap(q3, dy, dx);
         let wrow = (t * rows + r) * nv + v0; // the lane's row in the tap's first block
         var kb = 0u;
-        for (; kb + 8u <= p.cin; kb += 8u) { // blocks of 8 input channels
+        for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
+            // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
             let o0 = t0.o + kb;
             let xa0 = select(z, vec4<f32>(x[o0], x[o0 + 1u], x[o0 + 2u], x[o0 + 3u]), t0.ok);
             let xb0 = select(z, vec4<f32>(x[o0 + 4u], x[o0 + 5u], x[o0 + 6u], x[o0 + 7u]), t0.ok);
@@ -133,206 +184,64 @@ fn forward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
             let o3 = t3.o + kb;
             let xa3 = select(z, vec4<f32>(x[o3], x[o3 + 1u], x[o3 + 2u], x[o3 + 3u]), t3.ok);
             let xb3 = select(z, vec4<f32>(x[o3 + 4u], x[o3 + 5u], x[o3 + 6u], x[o3 + 7u]), t3.ok);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r
             let wi = wrow + kb * nv;
-            let w0 = wt[wi + 0u];
-            let w1 = wt[wi + 1u];
-            let w2 = wt[wi + 2u];
-            let w3 = wt[wi + 3u];
-            let w4 = select(z, wt[wi + 4u], hi);
-            let w5 = select(z, wt[wi + 5u], hi);
-            let w6 = select(z, wt[wi + 6u], hi);
-            let w7 = select(z, wt[wi + 7u], hi);
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
-            { let b = subgroupBroadcast(w4, 0u); a04 = fma(vec4<f32>(xa0.x), b, a04); a14 = fma(vec4<f32>(xa1.x), b, a14); a24 = fma(vec4<f32>(xa2.x), b, a24); a34 = fma(vec4<f32>(xa3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 1u); a04 = fma(vec4<f32>(xa0.y), b, a04); a14 = fma(vec4<f32>(xa1.y), b, a14); a24 = fma(vec4<f32>(xa2.y), b, a24); a34 = fma(vec4<f32>(xa3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 2u); a04 = fma(vec4<f32>(xa0.z), b, a04); a14 = fma(vec4<f32>(xa1.z), b, a14); a24 = fma(vec4<f32>(xa2.z), b, a24); a34 = fma(vec4<f32>(xa3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 3u); a04 = fma(vec4<f32>(xa0.w), b, a04); a14 = fma(vec4<f32>(xa1.w), b, a14); a24 = fma(vec4<f32>(xa2.w), b, a24); a34 = fma(vec4<f32>(xa3.w), b, a34); }
-            { let b = subgroupBroadcast(w4, 4u); a04 = fma(vec4<f32>(xb0.x), b, a04); a14 = fma(vec4<f32>(xb1.x), b, a14); a24 = fma(vec4<f32>(xb2.x), b, a24); a34 = fma(vec4<f32>(xb3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 5u); a04 = fma(vec4<f32>(xb0.y), b, a04); a14 = fma(vec4<f32>(xb1.y), b, a14); a24 = fma(vec4<f32>(xb2.y), b, a24); a34 = fma(vec4<f32>(xb3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 6u); a04 = fma(vec4<f32>(xb0.z), b, a04); a14 = fma(vec4<f32>(xb1.z), b, a14); a24 = fma(vec4<f32>(xb2.z), b, a24); a34 = fma(vec4<f32>(xb3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 7u); a04 = fma(vec4<f32>(xb0.w), b, a04); a14 = fma(vec4<f32>(xb1.w), b, a14); a24 = fma(vec4<f32>(xb2.w), b, a24); a34 = fma(vec4<f32>(xb3.w), b, a34); }
-            { let b = subgroupBroadcast(w5, 0u); a05 = fma(vec4<f32>(xa0.x), b, a05); a15 = fma(vec4<f32>(xa1.x), b, a15); a25 = fma(vec4<f32>(xa2.x), b, a25); a35 = fma(vec4<f32>(xa3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 1u); a05 = fma(vec4<f32>(xa0.y), b, a05); a15 = fma(vec4<f32>(xa1.y), b, a15); a25 = fma(vec4<f32>(xa2.y), b, a25); a35 = fma(vec4<f32>(xa3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 2u); a05 = fma(vec4<f32>(xa0.z), b, a05); a15 = fma(vec4<f32>(xa1.z), b, a15); a25 = fma(vec4<f32>(xa2.z), b, a25); a35 = fma(vec4<f32>(xa3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 3u); a05 = fma(vec4<f32>(xa0.w), b, a05); a15 = fma(vec4<f32>(xa1.w), b, a15); a25 = fma(vec4<f32>(xa2.w), b, a25); a35 = fma(vec4<f32>(xa3.w), b, a35); }
-            { let b = subgroupBroadcast(w5, 4u); a05 = fma(vec4<f32>(xb0.x), b, a05); a15 = fma(vec4<f32>(xb1.x), b, a15); a25 = fma(vec4<f32>(xb2.x), b, a25); a35 = fma(vec4<f32>(xb3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 5u); a05 = fma(vec4<f32>(xb0.y), b, a05); a15 = fma(vec4<f32>(xb1.y), b, a15); a25 = fma(vec4<f32>(xb2.y), b, a25); a35 = fma(vec4<f32>(xb3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 6u); a05 = fma(vec4<f32>(xb0.z), b, a05); a15 = fma(vec4<f32>(xb1.z), b, a15); a25 = fma(vec4<f32>(xb2.z), b, a25); a35 = fma(vec4<f32>(xb3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 7u); a05 = fma(vec4<f32>(xb0.w), b, a05); a15 = fma(vec4<f32>(xb1.w), b, a15); a25 = fma(vec4<f32>(xb2.w), b, a25); a35 = fma(vec4<f32>(xb3.w), b, a35); }
-            { let b = subgroupBroadcast(w6, 0u); a06 = fma(vec4<f32>(xa0.x), b, a06); a16 = fma(vec4<f32>(xa1.x), b, a16); a26 = fma(vec4<f32>(xa2.x), b, a26); a36 = fma(vec4<f32>(xa3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 1u); a06 = fma(vec4<f32>(xa0.y), b, a06); a16 = fma(vec4<f32>(xa1.y), b, a16); a26 = fma(vec4<f32>(xa2.y), b, a26); a36 = fma(vec4<f32>(xa3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 2u); a06 = fma(vec4<f32>(xa0.z), b, a06); a16 = fma(vec4<f32>(xa1.z), b, a16); a26 = fma(vec4<f32>(xa2.z), b, a26); a36 = fma(vec4<f32>(xa3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 3u); a06 = fma(vec4<f32>(xa0.w), b, a06); a16 = fma(vec4<f32>(xa1.w), b, a16); a26 = fma(vec4<f32>(xa2.w), b, a26); a36 = fma(vec4<f32>(xa3.w), b, a36); }
-            { let b = subgroupBroadcast(w6, 4u); a06 = fma(vec4<f32>(xb0.x), b, a06); a16 = fma(vec4<f32>(xb1.x), b, a16); a26 = fma(vec4<f32>(xb2.x), b, a26); a36 = fma(vec4<f32>(xb3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 5u); a06 = fma(vec4<f32>(xb0.y), b, a06); a16 = fma(vec4<f32>(xb1.y), b, a16); a26 = fma(vec4<f32>(xb2.y), b, a26); a36 = fma(vec4<f32>(xb3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 6u); a06 = fma(vec4<f32>(xb0.z), b, a06); a16 = fma(vec4<f32>(xb1.z), b, a16); a26 = fma(vec4<f32>(xb2.z), b, a26); a36 = fma(vec4<f32>(xb3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 7u); a06 = fma(vec4<f32>(xb0.w), b, a06); a16 = fma(vec4<f32>(xb1.w), b, a16); a26 = fma(vec4<f32>(xb2.w), b, a26); a36 = fma(vec4<f32>(xb3.w), b, a36); }
-            { let b = subgroupBroadcast(w7, 0u); a07 = fma(vec4<f32>(xa0.x), b, a07); a17 = fma(vec4<f32>(xa1.x), b, a17); a27 = fma(vec4<f32>(xa2.x), b, a27); a37 = fma(vec4<f32>(xa3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 1u); a07 = fma(vec4<f32>(xa0.y), b, a07); a17 = fma(vec4<f32>(xa1.y), b, a17); a27 = fma(vec4<f32>(xa2.y), b, a27); a37 = fma(vec4<f32>(xa3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 2u); a07 = fma(vec4<f32>(xa0.z), b, a07); a17 = fma(vec4<f32>(xa1.z), b, a17); a27 = fma(vec4<f32>(xa2.z), b, a27); a37 = fma(vec4<f32>(xa3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 3u); a07 = fma(vec4<f32>(xa0.w), b, a07); a17 = fma(vec4<f32>(xa1.w), b, a17); a27 = fma(vec4<f32>(xa2.w), b, a27); a37 = fma(vec4<f32>(xa3.w), b, a37); }
-            { let b = subgroupBroadcast(w7, 4u); a07 = fma(vec4<f32>(xb0.x), b, a07); a17 = fma(vec4<f32>(xb1.x), b, a17); a27 = fma(vec4<f32>(xb2.x), b, a27); a37 = fma(vec4<f32>(xb3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 5u); a07 = fma(vec4<f32>(xb0.y), b, a07); a17 = fma(vec4<f32>(xb1.y), b, a17); a27 = fma(vec4<f32>(xb2.y), b, a27); a37 = fma(vec4<f32>(xb3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 6u); a07 = fma(vec4<f32>(xb0.z), b, a07); a17 = fma(vec4<f32>(xb1.z), b, a17); a27 = fma(vec4<f32>(xb2.z), b, a27); a37 = fma(vec4<f32>(xb3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 7u); a07 = fma(vec4<f32>(xb0.w), b, a07); a17 = fma(vec4<f32>(xb1.w), b, a17); a27 = fma(vec4<f32>(xb2.w), b, a27); a37 = fma(vec4<f32>(xb3.w), b, a37); }
+            let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
+            let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
+            let w4 = select(z, wt[wi + 4u], hi); let w5 = select(z, wt[wi + 5u], hi);
+            let w6 = select(z, wt[wi + 6u], hi); let w7 = select(z, wt[wi + 7u], hi);
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
+            rows8(w4, xs, &a04, &a14, &a24, &a34);
+            rows8(w5, xs, &a05, &a15, &a25, &a35);
+            rows8(w6, xs, &a06, &a16, &a26, &a36);
+            rows8(w7, xs, &a07, &a17, &a27, &a37);
         }
-        for (; kb < rows; kb += 8u) { // the last input channels and the edge row (runs at most once)
-            let xa0 = vec4<f32>(tail_x(t0, kb + 0u), tail_x(t0, kb + 1u), tail_x(t0, kb + 2u), tail_x(t0, kb + 3u));
-            let xb0 = vec4<f32>(tail_x(t0, kb + 4u), tail_x(t0, kb + 5u), tail_x(t0, kb + 6u), tail_x(t0, kb + 7u));
-            let xa1 = vec4<f32>(tail_x(t1, kb + 0u), tail_x(t1, kb + 1u), tail_x(t1, kb + 2u), tail_x(t1, kb + 3u));
-            let xb1 = vec4<f32>(tail_x(t1, kb + 4u), tail_x(t1, kb + 5u), tail_x(t1, kb + 6u), tail_x(t1, kb + 7u));
-            let xa2 = vec4<f32>(tail_x(t2, kb + 0u), tail_x(t2, kb + 1u), tail_x(t2, kb + 2u), tail_x(t2, kb + 3u));
-            let xb2 = vec4<f32>(tail_x(t2, kb + 4u), tail_x(t2, kb + 5u), tail_x(t2, kb + 6u), tail_x(t2, kb + 7u));
-            let xa3 = vec4<f32>(tail_x(t3, kb + 0u), tail_x(t3, kb + 1u), tail_x(t3, kb + 2u), tail_x(t3, kb + 3u));
-            let xb3 = vec4<f32>(tail_x(t3, kb + 4u), tail_x(t3, kb + 5u), tail_x(t3, kb + 6u), tail_x(t3, kb + 7u));
+        for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
+            // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
+            let xa0 = tail(t0, kb); let xb0 = tail(t0, kb + 4u);
+            let xa1 = tail(t1, kb); let xb1 = tail(t1, kb + 4u);
+            let xa2 = tail(t2, kb); let xb2 = tail(t2, kb + 4u);
+            let xa3 = tail(t3, kb); let xb3 = tail(t3, kb + 4u);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r (zero past the last row)
             let wi = wrow + kb * nv;
-            let ok = kb + r < rows; // the lane's row exists
-            let w0 = select(z, wt[wi + 0u], ok);
-            let w1 = select(z, wt[wi + 1u], ok);
-            let w2 = select(z, wt[wi + 2u], ok);
-            let w3 = select(z, wt[wi + 3u], ok);
-            let w4 = select(z, wt[wi + 4u], ok && hi);
-            let w5 = select(z, wt[wi + 5u], ok && hi);
-            let w6 = select(z, wt[wi + 6u], ok && hi);
-            let w7 = select(z, wt[wi + 7u], ok && hi);
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
-            { let b = subgroupBroadcast(w4, 0u); a04 = fma(vec4<f32>(xa0.x), b, a04); a14 = fma(vec4<f32>(xa1.x), b, a14); a24 = fma(vec4<f32>(xa2.x), b, a24); a34 = fma(vec4<f32>(xa3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 1u); a04 = fma(vec4<f32>(xa0.y), b, a04); a14 = fma(vec4<f32>(xa1.y), b, a14); a24 = fma(vec4<f32>(xa2.y), b, a24); a34 = fma(vec4<f32>(xa3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 2u); a04 = fma(vec4<f32>(xa0.z), b, a04); a14 = fma(vec4<f32>(xa1.z), b, a14); a24 = fma(vec4<f32>(xa2.z), b, a24); a34 = fma(vec4<f32>(xa3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 3u); a04 = fma(vec4<f32>(xa0.w), b, a04); a14 = fma(vec4<f32>(xa1.w), b, a14); a24 = fma(vec4<f32>(xa2.w), b, a24); a34 = fma(vec4<f32>(xa3.w), b, a34); }
-            { let b = subgroupBroadcast(w4, 4u); a04 = fma(vec4<f32>(xb0.x), b, a04); a14 = fma(vec4<f32>(xb1.x), b, a14); a24 = fma(vec4<f32>(xb2.x), b, a24); a34 = fma(vec4<f32>(xb3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 5u); a04 = fma(vec4<f32>(xb0.y), b, a04); a14 = fma(vec4<f32>(xb1.y), b, a14); a24 = fma(vec4<f32>(xb2.y), b, a24); a34 = fma(vec4<f32>(xb3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 6u); a04 = fma(vec4<f32>(xb0.z), b, a04); a14 = fma(vec4<f32>(xb1.z), b, a14); a24 = fma(vec4<f32>(xb2.z), b, a24); a34 = fma(vec4<f32>(xb3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 7u); a04 = fma(vec4<f32>(xb0.w), b, a04); a14 = fma(vec4<f32>(xb1.w), b, a14); a24 = fma(vec4<f32>(xb2.w), b, a24); a34 = fma(vec4<f32>(xb3.w), b, a34); }
-            { let b = subgroupBroadcast(w5, 0u); a05 = fma(vec4<f32>(xa0.x), b, a05); a15 = fma(vec4<f32>(xa1.x), b, a15); a25 = fma(vec4<f32>(xa2.x), b, a25); a35 = fma(vec4<f32>(xa3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 1u); a05 = fma(vec4<f32>(xa0.y), b, a05); a15 = fma(vec4<f32>(xa1.y), b, a15); a25 = fma(vec4<f32>(xa2.y), b, a25); a35 = fma(vec4<f32>(xa3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 2u); a05 = fma(vec4<f32>(xa0.z), b, a05); a15 = fma(vec4<f32>(xa1.z), b, a15); a25 = fma(vec4<f32>(xa2.z), b, a25); a35 = fma(vec4<f32>(xa3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 3u); a05 = fma(vec4<f32>(xa0.w), b, a05); a15 = fma(vec4<f32>(xa1.w), b, a15); a25 = fma(vec4<f32>(xa2.w), b, a25); a35 = fma(vec4<f32>(xa3.w), b, a35); }
-            { let b = subgroupBroadcast(w5, 4u); a05 = fma(vec4<f32>(xb0.x), b, a05); a15 = fma(vec4<f32>(xb1.x), b, a15); a25 = fma(vec4<f32>(xb2.x), b, a25); a35 = fma(vec4<f32>(xb3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 5u); a05 = fma(vec4<f32>(xb0.y), b, a05); a15 = fma(vec4<f32>(xb1.y), b, a15); a25 = fma(vec4<f32>(xb2.y), b, a25); a35 = fma(vec4<f32>(xb3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 6u); a05 = fma(vec4<f32>(xb0.z), b, a05); a15 = fma(vec4<f32>(xb1.z), b, a15); a25 = fma(vec4<f32>(xb2.z), b, a25); a35 = fma(vec4<f32>(xb3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 7u); a05 = fma(vec4<f32>(xb0.w), b, a05); a15 = fma(vec4<f32>(xb1.w), b, a15); a25 = fma(vec4<f32>(xb2.w), b, a25); a35 = fma(vec4<f32>(xb3.w), b, a35); }
-            { let b = subgroupBroadcast(w6, 0u); a06 = fma(vec4<f32>(xa0.x), b, a06); a16 = fma(vec4<f32>(xa1.x), b, a16); a26 = fma(vec4<f32>(xa2.x), b, a26); a36 = fma(vec4<f32>(xa3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 1u); a06 = fma(vec4<f32>(xa0.y), b, a06); a16 = fma(vec4<f32>(xa1.y), b, a16); a26 = fma(vec4<f32>(xa2.y), b, a26); a36 = fma(vec4<f32>(xa3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 2u); a06 = fma(vec4<f32>(xa0.z), b, a06); a16 = fma(vec4<f32>(xa1.z), b, a16); a26 = fma(vec4<f32>(xa2.z), b, a26); a36 = fma(vec4<f32>(xa3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 3u); a06 = fma(vec4<f32>(xa0.w), b, a06); a16 = fma(vec4<f32>(xa1.w), b, a16); a26 = fma(vec4<f32>(xa2.w), b, a26); a36 = fma(vec4<f32>(xa3.w), b, a36); }
-            { let b = subgroupBroadcast(w6, 4u); a06 = fma(vec4<f32>(xb0.x), b, a06); a16 = fma(vec4<f32>(xb1.x), b, a16); a26 = fma(vec4<f32>(xb2.x), b, a26); a36 = fma(vec4<f32>(xb3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 5u); a06 = fma(vec4<f32>(xb0.y), b, a06); a16 = fma(vec4<f32>(xb1.y), b, a16); a26 = fma(vec4<f32>(xb2.y), b, a26); a36 = fma(vec4<f32>(xb3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 6u); a06 = fma(vec4<f32>(xb0.z), b, a06); a16 = fma(vec4<f32>(xb1.z), b, a16); a26 = fma(vec4<f32>(xb2.z), b, a26); a36 = fma(vec4<f32>(xb3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 7u); a06 = fma(vec4<f32>(xb0.w), b, a06); a16 = fma(vec4<f32>(xb1.w), b, a16); a26 = fma(vec4<f32>(xb2.w), b, a26); a36 = fma(vec4<f32>(xb3.w), b, a36); }
-            { let b = subgroupBroadcast(w7, 0u); a07 = fma(vec4<f32>(xa0.x), b, a07); a17 = fma(vec4<f32>(xa1.x), b, a17); a27 = fma(vec4<f32>(xa2.x), b, a27); a37 = fma(vec4<f32>(xa3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 1u); a07 = fma(vec4<f32>(xa0.y), b, a07); a17 = fma(vec4<f32>(xa1.y), b, a17); a27 = fma(vec4<f32>(xa2.y), b, a27); a37 = fma(vec4<f32>(xa3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 2u); a07 = fma(vec4<f32>(xa0.z), b, a07); a17 = fma(vec4<f32>(xa1.z), b, a17); a27 = fma(vec4<f32>(xa2.z), b, a27); a37 = fma(vec4<f32>(xa3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 3u); a07 = fma(vec4<f32>(xa0.w), b, a07); a17 = fma(vec4<f32>(xa1.w), b, a17); a27 = fma(vec4<f32>(xa2.w), b, a27); a37 = fma(vec4<f32>(xa3.w), b, a37); }
-            { let b = subgroupBroadcast(w7, 4u); a07 = fma(vec4<f32>(xb0.x), b, a07); a17 = fma(vec4<f32>(xb1.x), b, a17); a27 = fma(vec4<f32>(xb2.x), b, a27); a37 = fma(vec4<f32>(xb3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 5u); a07 = fma(vec4<f32>(xb0.y), b, a07); a17 = fma(vec4<f32>(xb1.y), b, a17); a27 = fma(vec4<f32>(xb2.y), b, a27); a37 = fma(vec4<f32>(xb3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 6u); a07 = fma(vec4<f32>(xb0.z), b, a07); a17 = fma(vec4<f32>(xb1.z), b, a17); a27 = fma(vec4<f32>(xb2.z), b, a27); a37 = fma(vec4<f32>(xb3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 7u); a07 = fma(vec4<f32>(xb0.w), b, a07); a17 = fma(vec4<f32>(xb1.w), b, a17); a27 = fma(vec4<f32>(xb2.w), b, a27); a37 = fma(vec4<f32>(xb3.w), b, a37); }
+            let ok = kb + r < rows;
+            let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
+            let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
+            let w4 = select(z, wt[wi + 4u], ok && hi); let w5 = select(z, wt[wi + 5u], ok && hi);
+            let w6 = select(z, wt[wi + 6u], ok && hi); let w7 = select(z, wt[wi + 7u], ok && hi);
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
+            rows8(w4, xs, &a04, &a14, &a24, &a34);
+            rows8(w5, xs, &a05, &a15, &a25, &a35);
+            rows8(w6, xs, &a06, &a16, &a26, &a36);
+            rows8(w7, xs, &a07, &a17, &a27, &a37);
         }
     }
     let co0 = wk.x * 32u;
-    if (co0 + 0u < p.cout) {
-        let e = epi(co0 + 0u);
-        store4(co0 + 0u, a00, e, q0); store4(co0 + 0u, a10, e, q1); store4(co0 + 0u, a20, e, q2); store4(co0 + 0u, a30, e, q3);
-    }
-    if (co0 + 4u < p.cout) {
-        let e = epi(co0 + 4u);
-        store4(co0 + 4u, a01, e, q0); store4(co0 + 4u, a11, e, q1); store4(co0 + 4u, a21, e, q2); store4(co0 + 4u, a31, e, q3);
-    }
-    if (co0 + 8u < p.cout) {
-        let e = epi(co0 + 8u);
-        store4(co0 + 8u, a02, e, q0); store4(co0 + 8u, a12, e, q1); store4(co0 + 8u, a22, e, q2); store4(co0 + 8u, a32, e, q3);
-    }
-    if (co0 + 12u < p.cout) {
-        let e = epi(co0 + 12u);
-        store4(co0 + 12u, a03, e, q0); store4(co0 + 12u, a13, e, q1); store4(co0 + 12u, a23, e, q2); store4(co0 + 12u, a33, e, q3);
-    }
-    if (co0 + 16u < p.cout) {
-        let e = epi(co0 + 16u);
-        store4(co0 + 16u, a04, e, q0); store4(co0 + 16u, a14, e, q1); store4(co0 + 16u, a24, e, q2); store4(co0 + 16u, a34, e, q3);
-    }
-    if (co0 + 20u < p.cout) {
-        let e = epi(co0 + 20u);
-        store4(co0 + 20u, a05, e, q0); store4(co0 + 20u, a15, e, q1); store4(co0 + 20u, a25, e, q2); store4(co0 + 20u, a35, e, q3);
-    }
-    if (co0 + 24u < p.cout) {
-        let e = epi(co0 + 24u);
-        store4(co0 + 24u, a06, e, q0); store4(co0 + 24u, a16, e, q1); store4(co0 + 24u, a26, e, q2); store4(co0 + 24u, a36, e, q3);
-    }
-    if (co0 + 28u < p.cout) {
-        let e = epi(co0 + 28u);
-        store4(co0 + 28u, a07, e, q0); store4(co0 + 28u, a17, e, q1); store4(co0 + 28u, a27, e, q2); store4(co0 + 28u, a37, e, q3);
-    }
+    out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
+    out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
+    out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
+    out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
+    out4(co0 + 16u, a04, a14, a24, a34, q0, q1, q2, q3);
+    out4(co0 + 20u, a05, a15, a25, a35, q0, q1, q2, q3);
+    out4(co0 + 24u, a06, a16, a26, a36, q0, q1, q2, q3);
+    out4(co0 + 28u, a07, a17, a27, a37, q0, q1, q2, q3);
 }
 
 @compute @workgroup_size(64)
 fn forward_sg_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 32u, 256u);
+    let wk = work(wg, nwg, 32u);
     if (wk.x * 32u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
-    let q0 = pixel(wk.y + li + 0u); let q1 = pixel(wk.y + li + 64u); let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
+    let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
+    let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
     let nv = p.cout_pad / 4u;
     let v0 = wk.x * 8u;
     let hi = v0 + 4u < nv; // the block's channels 16..31 exist in the packed rows
@@ -340,6 +249,7 @@ fn forward_sg_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
     let r = lane % 8u;
     let half = i32(p.k / 2u);
     let z = vec4<f32>(0.0);
+    // accumulators a<pixel><q>: channels 4q..4q+3 of the block
     var a00 = z; var a01 = z; var a02 = z; var a03 = z; var a04 = z; var a05 = z; var a06 = z; var a07 = z;
     var a10 = z; var a11 = z; var a12 = z; var a13 = z; var a14 = z; var a15 = z; var a16 = z; var a17 = z;
     var a20 = z; var a21 = z; var a22 = z; var a23 = z; var a24 = z; var a25 = z; var a26 = z; var a27 = z;
@@ -350,7 +260,8 @@ fn forward_sg_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
         let t0 = tap(q0, dy, dx); let t1 = tap(q1, dy, dx); let t2 = tap(q2, dy, dx); let t3 = tap(q3, dy, dx);
         let wrow = (t * rows + r) * nv + v0; // the lane's row in the tap's first block
         var kb = 0u;
-        for (; kb + 8u <= p.cin; kb += 8u) { // blocks of 8 input channels
+        for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
+            // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
             let o0 = (t0.o + kb) / 4u;
             let xa0 = select(z, x4[o0], t0.ok); let xb0 = select(z, x4[o0 + 1u], t0.ok);
             let o1 = (t1.o + kb) / 4u;
@@ -359,81 +270,24 @@ fn forward_sg_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
             let xa2 = select(z, x4[o2], t2.ok); let xb2 = select(z, x4[o2 + 1u], t2.ok);
             let o3 = (t3.o + kb) / 4u;
             let xa3 = select(z, x4[o3], t3.ok); let xb3 = select(z, x4[o3 + 1u], t3.ok);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r
             let wi = wrow + kb * nv;
-            let w0 = wt[wi + 0u];
-            let w1 = wt[wi + 1u];
-            let w2 = wt[wi + 2u];
-            let w3 = wt[wi + 3u];
-            let w4 = select(z, wt[wi + 4u], hi);
-            let w5 = select(z, wt[wi + 5u], hi);
-            let w6 = select(z, wt[wi + 6u], hi);
-            let w7 = select(z, wt[wi + 7u], hi);
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
-            { let b = subgroupBroadcast(w4, 0u); a04 = fma(vec4<f32>(xa0.x), b, a04); a14 = fma(vec4<f32>(xa1.x), b, a14); a24 = fma(vec4<f32>(xa2.x), b, a24); a34 = fma(vec4<f32>(xa3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 1u); a04 = fma(vec4<f32>(xa0.y), b, a04); a14 = fma(vec4<f32>(xa1.y), b, a14); a24 = fma(vec4<f32>(xa2.y), b, a24); a34 = fma(vec4<f32>(xa3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 2u); a04 = fma(vec4<f32>(xa0.z), b, a04); a14 = fma(vec4<f32>(xa1.z), b, a14); a24 = fma(vec4<f32>(xa2.z), b, a24); a34 = fma(vec4<f32>(xa3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 3u); a04 = fma(vec4<f32>(xa0.w), b, a04); a14 = fma(vec4<f32>(xa1.w), b, a14); a24 = fma(vec4<f32>(xa2.w), b, a24); a34 = fma(vec4<f32>(xa3.w), b, a34); }
-            { let b = subgroupBroadcast(w4, 4u); a04 = fma(vec4<f32>(xb0.x), b, a04); a14 = fma(vec4<f32>(xb1.x), b, a14); a24 = fma(vec4<f32>(xb2.x), b, a24); a34 = fma(vec4<f32>(xb3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 5u); a04 = fma(vec4<f32>(xb0.y), b, a04); a14 = fma(vec4<f32>(xb1.y), b, a14); a24 = fma(vec4<f32>(xb2.y), b, a24); a34 = fma(vec4<f32>(xb3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 6u); a04 = fma(vec4<f32>(xb0.z), b, a04); a14 = fma(vec4<f32>(xb1.z), b, a14); a24 = fma(vec4<f32>(xb2.z), b, a24); a34 = fma(vec4<f32>(xb3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 7u); a04 = fma(vec4<f32>(xb0.w), b, a04); a14 = fma(vec4<f32>(xb1.w), b, a14); a24 = fma(vec4<f32>(xb2.w), b, a24); a34 = fma(vec4<f32>(xb3.w), b, a34); }
-            { let b = subgroupBroadcast(w5, 0u); a05 = fma(vec4<f32>(xa0.x), b, a05); a15 = fma(vec4<f32>(xa1.x), b, a15); a25 = fma(vec4<f32>(xa2.x), b, a25); a35 = fma(vec4<f32>(xa3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 1u); a05 = fma(vec4<f32>(xa0.y), b, a05); a15 = fma(vec4<f32>(xa1.y), b, a15); a25 = fma(vec4<f32>(xa2.y), b, a25); a35 = fma(vec4<f32>(xa3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 2u); a05 = fma(vec4<f32>(xa0.z), b, a05); a15 = fma(vec4<f32>(xa1.z), b, a15); a25 = fma(vec4<f32>(xa2.z), b, a25); a35 = fma(vec4<f32>(xa3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 3u); a05 = fma(vec4<f32>(xa0.w), b, a05); a15 = fma(vec4<f32>(xa1.w), b, a15); a25 = fma(vec4<f32>(xa2.w), b, a25); a35 = fma(vec4<f32>(xa3.w), b, a35); }
-            { let b = subgroupBroadcast(w5, 4u); a05 = fma(vec4<f32>(xb0.x), b, a05); a15 = fma(vec4<f32>(xb1.x), b, a15); a25 = fma(vec4<f32>(xb2.x), b, a25); a35 = fma(vec4<f32>(xb3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 5u); a05 = fma(vec4<f32>(xb0.y), b, a05); a15 = fma(vec4<f32>(xb1.y), b, a15); a25 = fma(vec4<f32>(xb2.y), b, a25); a35 = fma(vec4<f32>(xb3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 6u); a05 = fma(vec4<f32>(xb0.z), b, a05); a15 = fma(vec4<f32>(xb1.z), b, a15); a25 = fma(vec4<f32>(xb2.z), b, a25); a35 = fma(vec4<f32>(xb3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 7u); a05 = fma(vec4<f32>(xb0.w), b, a05); a15 = fma(vec4<f32>(xb1.w), b, a15); a25 = fma(vec4<f32>(xb2.w), b, a25); a35 = fma(vec4<f32>(xb3.w), b, a35); }
-            { let b = subgroupBroadcast(w6, 0u); a06 = fma(vec4<f32>(xa0.x), b, a06); a16 = fma(vec4<f32>(xa1.x), b, a16); a26 = fma(vec4<f32>(xa2.x), b, a26); a36 = fma(vec4<f32>(xa3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 1u); a06 = fma(vec4<f32>(xa0.y), b, a06); a16 = fma(vec4<f32>(xa1.y), b, a16); a26 = fma(vec4<f32>(xa2.y), b, a26); a36 = fma(vec4<f32>(xa3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 2u); a06 = fma(vec4<f32>(xa0.z), b, a06); a16 = fma(vec4<f32>(xa1.z), b, a16); a26 = fma(vec4<f32>(xa2.z), b, a26); a36 = fma(vec4<f32>(xa3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 3u); a06 = fma(vec4<f32>(xa0.w), b, a06); a16 = fma(vec4<f32>(xa1.w), b, a16); a26 = fma(vec4<f32>(xa2.w), b, a26); a36 = fma(vec4<f32>(xa3.w), b, a36); }
-            { let b = subgroupBroadcast(w6, 4u); a06 = fma(vec4<f32>(xb0.x), b, a06); a16 = fma(vec4<f32>(xb1.x), b, a16); a26 = fma(vec4<f32>(xb2.x), b, a26); a36 = fma(vec4<f32>(xb3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 5u); a06 = fma(vec4<f32>(xb0.y), b, a06); a16 = fma(vec4<f32>(xb1.y), b, a16); a26 = fma(vec4<f32>(xb2.y), b, a26); a36 = fma(vec4<f32>(xb3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 6u); a06 = fma(vec4<f32>(xb0.z), b, a06); a16 = fma(vec4<f32>(xb1.z), b, a16); a26 = fma(vec4<f32>(xb2.z), b, a26); a36 = fma(vec4<f32>(xb3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 7u); a06 = fma(vec4<f32>(xb0.w), b, a06); a16 = fma(vec4<f32>(xb1.w), b, a16); a26 = fma(vec4<f32>(xb2.w), b, a26); a36 = fma(vec4<f32>(xb3.w), b, a36); }
-            { let b = subgroupBroadcast(w7, 0u); a07 = fma(vec4<f32>(xa0.x), b, a07); a17 = fma(vec4<f32>(xa1.x), b, a17); a27 = fma(vec4<f32>(xa2.x), b, a27); a37 = fma(vec4<f32>(xa3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 1u); a07 = fma(vec4<f32>(xa0.y), b, a07); a17 = fma(vec4<f32>(xa1.y), b, a17); a27 = fma(vec4<f32>(xa2.y), b, a27); a37 = fma(vec4<f32>(xa3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 2u); a07 = fma(vec4<f32>(xa0.z), b, a07); a17 = fma(vec4<f32>(xa1.z), b, a17); a27 = fma(vec4<f32>(xa2.z), b, a27); a37 = fma(vec4<f32>(xa3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 3u); a07 = fma(vec4<f32>(xa0.w), b, a07); a17 = fma(vec4<f32>(xa1.w), b, a17); a27 = fma(vec4<f32>(xa2.w), b, a27); a37 = fma(vec4<f32>(xa3.w), b, a37); }
-            { let b = subgroupBroadcast(w7, 4u); a07 = fma(vec4<f32>(xb0.x), b, a07); a17 = fma(vec4<f32>(xb1.x), b, a17); a27 = fma(vec4<f32>(xb2.x), b, a27); a37 = fma(vec4<f32>(xb3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 5u); a07 = fma(vec4<f32>(xb0.y), b, a07); a17 = fma(vec4<f32>(xb1.y), b, a17); a27 = fma(vec4<f32>(xb2.y), b, a27); a37 = fma(vec4<f32>(xb3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 6u); a07 = fma(vec4<f32>(xb0.z), b, a07); a17 = fma(vec4<f32>(xb1.z), b, a17); a27 = fma(vec4<f32>(xb2.z), b, a27); a37 = fma(vec4<f32>(xb3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 7u); a07 = fma(vec4<f32>(xb0.w), b, a07); a17 = fma(vec4<f32>(xb1.w), b, a17); a27 = fma(vec4<f32>(xb2.w), b, a27); a37 = fma(vec4<f32>(xb3.w), b, a37); }
+            let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
+            let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
+            let w4 = select(z, wt[wi + 4u], hi); let w5 = select(z, wt[wi + 5u], hi);
+            let w6 = select(z, wt[wi + 6u], hi); let w7 = select(z, wt[wi + 7u], hi);
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
+            rows8(w4, xs, &a04, &a14, &a24, &a34);
+            rows8(w5, xs, &a05, &a15, &a25, &a35);
+            rows8(w6, xs, &a06, &a16, &a26, &a36);
+            rows8(w7, xs, &a07, &a17, &a27, &a37);
         }
-        for (; kb < rows; kb += 8u) { // the last input channels and the edge row (runs at most once)
+        for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
+            // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
             let o0 = (t0.o + kb) / 4u;
             let xa0 = tail4(x4[o0], t0.ok, kb); let xb0 = tail4(x4[o0 + 1u], t0.ok, kb + 4u);
             let o1 = (t1.o + kb) / 4u;
@@ -442,129 +296,49 @@ fn forward_sg_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
             let xa2 = tail4(x4[o2], t2.ok, kb); let xb2 = tail4(x4[o2 + 1u], t2.ok, kb + 4u);
             let o3 = (t3.o + kb) / 4u;
             let xa3 = tail4(x4[o3], t3.ok, kb); let xb3 = tail4(x4[o3 + 1u], t3.ok, kb + 4u);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r (zero past the last row)
             let wi = wrow + kb * nv;
-            let ok = kb + r < rows; // the lane's row exists
-            let w0 = select(z, wt[wi + 0u], ok);
-            let w1 = select(z, wt[wi + 1u], ok);
-            let w2 = select(z, wt[wi + 2u], ok);
-            let w3 = select(z, wt[wi + 3u], ok);
-            let w4 = select(z, wt[wi + 4u], ok && hi);
-            let w5 = select(z, wt[wi + 5u], ok && hi);
-            let w6 = select(z, wt[wi + 6u], ok && hi);
-            let w7 = select(z, wt[wi + 7u], ok && hi);
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
-            { let b = subgroupBroadcast(w4, 0u); a04 = fma(vec4<f32>(xa0.x), b, a04); a14 = fma(vec4<f32>(xa1.x), b, a14); a24 = fma(vec4<f32>(xa2.x), b, a24); a34 = fma(vec4<f32>(xa3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 1u); a04 = fma(vec4<f32>(xa0.y), b, a04); a14 = fma(vec4<f32>(xa1.y), b, a14); a24 = fma(vec4<f32>(xa2.y), b, a24); a34 = fma(vec4<f32>(xa3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 2u); a04 = fma(vec4<f32>(xa0.z), b, a04); a14 = fma(vec4<f32>(xa1.z), b, a14); a24 = fma(vec4<f32>(xa2.z), b, a24); a34 = fma(vec4<f32>(xa3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 3u); a04 = fma(vec4<f32>(xa0.w), b, a04); a14 = fma(vec4<f32>(xa1.w), b, a14); a24 = fma(vec4<f32>(xa2.w), b, a24); a34 = fma(vec4<f32>(xa3.w), b, a34); }
-            { let b = subgroupBroadcast(w4, 4u); a04 = fma(vec4<f32>(xb0.x), b, a04); a14 = fma(vec4<f32>(xb1.x), b, a14); a24 = fma(vec4<f32>(xb2.x), b, a24); a34 = fma(vec4<f32>(xb3.x), b, a34); }
-            { let b = subgroupBroadcast(w4, 5u); a04 = fma(vec4<f32>(xb0.y), b, a04); a14 = fma(vec4<f32>(xb1.y), b, a14); a24 = fma(vec4<f32>(xb2.y), b, a24); a34 = fma(vec4<f32>(xb3.y), b, a34); }
-            { let b = subgroupBroadcast(w4, 6u); a04 = fma(vec4<f32>(xb0.z), b, a04); a14 = fma(vec4<f32>(xb1.z), b, a14); a24 = fma(vec4<f32>(xb2.z), b, a24); a34 = fma(vec4<f32>(xb3.z), b, a34); }
-            { let b = subgroupBroadcast(w4, 7u); a04 = fma(vec4<f32>(xb0.w), b, a04); a14 = fma(vec4<f32>(xb1.w), b, a14); a24 = fma(vec4<f32>(xb2.w), b, a24); a34 = fma(vec4<f32>(xb3.w), b, a34); }
-            { let b = subgroupBroadcast(w5, 0u); a05 = fma(vec4<f32>(xa0.x), b, a05); a15 = fma(vec4<f32>(xa1.x), b, a15); a25 = fma(vec4<f32>(xa2.x), b, a25); a35 = fma(vec4<f32>(xa3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 1u); a05 = fma(vec4<f32>(xa0.y), b, a05); a15 = fma(vec4<f32>(xa1.y), b, a15); a25 = fma(vec4<f32>(xa2.y), b, a25); a35 = fma(vec4<f32>(xa3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 2u); a05 = fma(vec4<f32>(xa0.z), b, a05); a15 = fma(vec4<f32>(xa1.z), b, a15); a25 = fma(vec4<f32>(xa2.z), b, a25); a35 = fma(vec4<f32>(xa3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 3u); a05 = fma(vec4<f32>(xa0.w), b, a05); a15 = fma(vec4<f32>(xa1.w), b, a15); a25 = fma(vec4<f32>(xa2.w), b, a25); a35 = fma(vec4<f32>(xa3.w), b, a35); }
-            { let b = subgroupBroadcast(w5, 4u); a05 = fma(vec4<f32>(xb0.x), b, a05); a15 = fma(vec4<f32>(xb1.x), b, a15); a25 = fma(vec4<f32>(xb2.x), b, a25); a35 = fma(vec4<f32>(xb3.x), b, a35); }
-            { let b = subgroupBroadcast(w5, 5u); a05 = fma(vec4<f32>(xb0.y), b, a05); a15 = fma(vec4<f32>(xb1.y), b, a15); a25 = fma(vec4<f32>(xb2.y), b, a25); a35 = fma(vec4<f32>(xb3.y), b, a35); }
-            { let b = subgroupBroadcast(w5, 6u); a05 = fma(vec4<f32>(xb0.z), b, a05); a15 = fma(vec4<f32>(xb1.z), b, a15); a25 = fma(vec4<f32>(xb2.z), b, a25); a35 = fma(vec4<f32>(xb3.z), b, a35); }
-            { let b = subgroupBroadcast(w5, 7u); a05 = fma(vec4<f32>(xb0.w), b, a05); a15 = fma(vec4<f32>(xb1.w), b, a15); a25 = fma(vec4<f32>(xb2.w), b, a25); a35 = fma(vec4<f32>(xb3.w), b, a35); }
-            { let b = subgroupBroadcast(w6, 0u); a06 = fma(vec4<f32>(xa0.x), b, a06); a16 = fma(vec4<f32>(xa1.x), b, a16); a26 = fma(vec4<f32>(xa2.x), b, a26); a36 = fma(vec4<f32>(xa3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 1u); a06 = fma(vec4<f32>(xa0.y), b, a06); a16 = fma(vec4<f32>(xa1.y), b, a16); a26 = fma(vec4<f32>(xa2.y), b, a26); a36 = fma(vec4<f32>(xa3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 2u); a06 = fma(vec4<f32>(xa0.z), b, a06); a16 = fma(vec4<f32>(xa1.z), b, a16); a26 = fma(vec4<f32>(xa2.z), b, a26); a36 = fma(vec4<f32>(xa3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 3u); a06 = fma(vec4<f32>(xa0.w), b, a06); a16 = fma(vec4<f32>(xa1.w), b, a16); a26 = fma(vec4<f32>(xa2.w), b, a26); a36 = fma(vec4<f32>(xa3.w), b, a36); }
-            { let b = subgroupBroadcast(w6, 4u); a06 = fma(vec4<f32>(xb0.x), b, a06); a16 = fma(vec4<f32>(xb1.x), b, a16); a26 = fma(vec4<f32>(xb2.x), b, a26); a36 = fma(vec4<f32>(xb3.x), b, a36); }
-            { let b = subgroupBroadcast(w6, 5u); a06 = fma(vec4<f32>(xb0.y), b, a06); a16 = fma(vec4<f32>(xb1.y), b, a16); a26 = fma(vec4<f32>(xb2.y), b, a26); a36 = fma(vec4<f32>(xb3.y), b, a36); }
-            { let b = subgroupBroadcast(w6, 6u); a06 = fma(vec4<f32>(xb0.z), b, a06); a16 = fma(vec4<f32>(xb1.z), b, a16); a26 = fma(vec4<f32>(xb2.z), b, a26); a36 = fma(vec4<f32>(xb3.z), b, a36); }
-            { let b = subgroupBroadcast(w6, 7u); a06 = fma(vec4<f32>(xb0.w), b, a06); a16 = fma(vec4<f32>(xb1.w), b, a16); a26 = fma(vec4<f32>(xb2.w), b, a26); a36 = fma(vec4<f32>(xb3.w), b, a36); }
-            { let b = subgroupBroadcast(w7, 0u); a07 = fma(vec4<f32>(xa0.x), b, a07); a17 = fma(vec4<f32>(xa1.x), b, a17); a27 = fma(vec4<f32>(xa2.x), b, a27); a37 = fma(vec4<f32>(xa3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 1u); a07 = fma(vec4<f32>(xa0.y), b, a07); a17 = fma(vec4<f32>(xa1.y), b, a17); a27 = fma(vec4<f32>(xa2.y), b, a27); a37 = fma(vec4<f32>(xa3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 2u); a07 = fma(vec4<f32>(xa0.z), b, a07); a17 = fma(vec4<f32>(xa1.z), b, a17); a27 = fma(vec4<f32>(xa2.z), b, a27); a37 = fma(vec4<f32>(xa3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 3u); a07 = fma(vec4<f32>(xa0.w), b, a07); a17 = fma(vec4<f32>(xa1.w), b, a17); a27 = fma(vec4<f32>(xa2.w), b, a27); a37 = fma(vec4<f32>(xa3.w), b, a37); }
-            { let b = subgroupBroadcast(w7, 4u); a07 = fma(vec4<f32>(xb0.x), b, a07); a17 = fma(vec4<f32>(xb1.x), b, a17); a27 = fma(vec4<f32>(xb2.x), b, a27); a37 = fma(vec4<f32>(xb3.x), b, a37); }
-            { let b = subgroupBroadcast(w7, 5u); a07 = fma(vec4<f32>(xb0.y), b, a07); a17 = fma(vec4<f32>(xb1.y), b, a17); a27 = fma(vec4<f32>(xb2.y), b, a27); a37 = fma(vec4<f32>(xb3.y), b, a37); }
-            { let b = subgroupBroadcast(w7, 6u); a07 = fma(vec4<f32>(xb0.z), b, a07); a17 = fma(vec4<f32>(xb1.z), b, a17); a27 = fma(vec4<f32>(xb2.z), b, a27); a37 = fma(vec4<f32>(xb3.z), b, a37); }
-            { let b = subgroupBroadcast(w7, 7u); a07 = fma(vec4<f32>(xb0.w), b, a07); a17 = fma(vec4<f32>(xb1.w), b, a17); a27 = fma(vec4<f32>(xb2.w), b, a27); a37 = fma(vec4<f32>(xb3.w), b, a37); }
+            let ok = kb + r < rows;
+            let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
+            let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
+            let w4 = select(z, wt[wi + 4u], ok && hi); let w5 = select(z, wt[wi + 5u], ok && hi);
+            let w6 = select(z, wt[wi + 6u], ok && hi); let w7 = select(z, wt[wi + 7u], ok && hi);
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
+            rows8(w4, xs, &a04, &a14, &a24, &a34);
+            rows8(w5, xs, &a05, &a15, &a25, &a35);
+            rows8(w6, xs, &a06, &a16, &a26, &a36);
+            rows8(w7, xs, &a07, &a17, &a27, &a37);
         }
     }
     let co0 = wk.x * 32u;
-    if (co0 + 0u < p.cout) {
-        let e = epi(co0 + 0u);
-        store4(co0 + 0u, a00, e, q0); store4(co0 + 0u, a10, e, q1); store4(co0 + 0u, a20, e, q2); store4(co0 + 0u, a30, e, q3);
-    }
-    if (co0 + 4u < p.cout) {
-        let e = epi(co0 + 4u);
-        store4(co0 + 4u, a01, e, q0); store4(co0 + 4u, a11, e, q1); store4(co0 + 4u, a21, e, q2); store4(co0 + 4u, a31, e, q3);
-    }
-    if (co0 + 8u < p.cout) {
-        let e = epi(co0 + 8u);
-        store4(co0 + 8u, a02, e, q0); store4(co0 + 8u, a12, e, q1); store4(co0 + 8u, a22, e, q2); store4(co0 + 8u, a32, e, q3);
-    }
-    if (co0 + 12u < p.cout) {
-        let e = epi(co0 + 12u);
-        store4(co0 + 12u, a03, e, q0); store4(co0 + 12u, a13, e, q1); store4(co0 + 12u, a23, e, q2); store4(co0 + 12u, a33, e, q3);
-    }
-    if (co0 + 16u < p.cout) {
-        let e = epi(co0 + 16u);
-        store4(co0 + 16u, a04, e, q0); store4(co0 + 16u, a14, e, q1); store4(co0 + 16u, a24, e, q2); store4(co0 + 16u, a34, e, q3);
-    }
-    if (co0 + 20u < p.cout) {
-        let e = epi(co0 + 20u);
-        store4(co0 + 20u, a05, e, q0); store4(co0 + 20u, a15, e, q1); store4(co0 + 20u, a25, e, q2); store4(co0 + 20u, a35, e, q3);
-    }
-    if (co0 + 24u < p.cout) {
-        let e = epi(co0 + 24u);
-        store4(co0 + 24u, a06, e, q0); store4(co0 + 24u, a16, e, q1); store4(co0 + 24u, a26, e, q2); store4(co0 + 24u, a36, e, q3);
-    }
-    if (co0 + 28u < p.cout) {
-        let e = epi(co0 + 28u);
-        store4(co0 + 28u, a07, e, q0); store4(co0 + 28u, a17, e, q1); store4(co0 + 28u, a27, e, q2); store4(co0 + 28u, a37, e, q3);
-    }
+    out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
+    out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
+    out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
+    out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
+    out4(co0 + 16u, a04, a14, a24, a34, q0, q1, q2, q3);
+    out4(co0 + 20u, a05, a15, a25, a35, q0, q1, q2, q3);
+    out4(co0 + 24u, a06, a16, a26, a36, q0, q1, q2, q3);
+    out4(co0 + 28u, a07, a17, a27, a37, q0, q1, q2, q3);
 }
 
 @compute @workgroup_size(64)
 fn forward_sg16(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 16u, 256u);
+    let wk = work(wg, nwg, 16u);
     if (wk.x * 16u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
-    let q0 = pixel(wk.y + li + 0u); let q1 = pixel(wk.y + li + 64u); let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
+    let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
+    let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
     let nv = p.cout_pad / 4u;
     let v0 = wk.x * 4u;
     let rows = p.cin + p.edge;
     let r = lane % 8u;
     let half = i32(p.k / 2u);
     let z = vec4<f32>(0.0);
+    // accumulators a<pixel><q>: channels 4q..4q+3 of the block
     var a00 = z; var a01 = z; var a02 = z; var a03 = z;
     var a10 = z; var a11 = z; var a12 = z; var a13 = z;
     var a20 = z; var a21 = z; var a22 = z; var a23 = z;
@@ -575,7 +349,8 @@ fn forward_sg16(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
         let t0 = tap(q0, dy, dx); let t1 = tap(q1, dy, dx); let t2 = tap(q2, dy, dx); let t3 = tap(q3, dy, dx);
         let wrow = (t * rows + r) * nv + v0; // the lane's row in the tap's first block
         var kb = 0u;
-        for (; kb + 8u <= p.cin; kb += 8u) { // blocks of 8 input channels
+        for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
+            // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
             let o0 = t0.o + kb;
             let xa0 = select(z, vec4<f32>(x[o0], x[o0 + 1u], x[o0 + 2u], x[o0 + 3u]), t0.ok);
             let xb0 = select(z, vec4<f32>(x[o0 + 4u], x[o0 + 5u], x[o0 + 6u], x[o0 + 7u]), t0.ok);
@@ -588,124 +363,55 @@ fn forward_sg16(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
             let o3 = t3.o + kb;
             let xa3 = select(z, vec4<f32>(x[o3], x[o3 + 1u], x[o3 + 2u], x[o3 + 3u]), t3.ok);
             let xb3 = select(z, vec4<f32>(x[o3 + 4u], x[o3 + 5u], x[o3 + 6u], x[o3 + 7u]), t3.ok);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r
             let wi = wrow + kb * nv;
-            let w0 = wt[wi + 0u];
-            let w1 = wt[wi + 1u];
-            let w2 = wt[wi + 2u];
-            let w3 = wt[wi + 3u];
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
+            let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
+            let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
         }
-        for (; kb < rows; kb += 8u) { // the last input channels and the edge row (runs at most once)
-            let xa0 = vec4<f32>(tail_x(t0, kb + 0u), tail_x(t0, kb + 1u), tail_x(t0, kb + 2u), tail_x(t0, kb + 3u));
-            let xb0 = vec4<f32>(tail_x(t0, kb + 4u), tail_x(t0, kb + 5u), tail_x(t0, kb + 6u), tail_x(t0, kb + 7u));
-            let xa1 = vec4<f32>(tail_x(t1, kb + 0u), tail_x(t1, kb + 1u), tail_x(t1, kb + 2u), tail_x(t1, kb + 3u));
-            let xb1 = vec4<f32>(tail_x(t1, kb + 4u), tail_x(t1, kb + 5u), tail_x(t1, kb + 6u), tail_x(t1, kb + 7u));
-            let xa2 = vec4<f32>(tail_x(t2, kb + 0u), tail_x(t2, kb + 1u), tail_x(t2, kb + 2u), tail_x(t2, kb + 3u));
-            let xb2 = vec4<f32>(tail_x(t2, kb + 4u), tail_x(t2, kb + 5u), tail_x(t2, kb + 6u), tail_x(t2, kb + 7u));
-            let xa3 = vec4<f32>(tail_x(t3, kb + 0u), tail_x(t3, kb + 1u), tail_x(t3, kb + 2u), tail_x(t3, kb + 3u));
-            let xb3 = vec4<f32>(tail_x(t3, kb + 4u), tail_x(t3, kb + 5u), tail_x(t3, kb + 6u), tail_x(t3, kb + 7u));
+        for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
+            // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
+            let xa0 = tail(t0, kb); let xb0 = tail(t0, kb + 4u);
+            let xa1 = tail(t1, kb); let xb1 = tail(t1, kb + 4u);
+            let xa2 = tail(t2, kb); let xb2 = tail(t2, kb + 4u);
+            let xa3 = tail(t3, kb); let xb3 = tail(t3, kb + 4u);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r (zero past the last row)
             let wi = wrow + kb * nv;
-            let ok = kb + r < rows; // the lane's row exists
-            let w0 = select(z, wt[wi + 0u], ok);
-            let w1 = select(z, wt[wi + 1u], ok);
-            let w2 = select(z, wt[wi + 2u], ok);
-            let w3 = select(z, wt[wi + 3u], ok);
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
+            let ok = kb + r < rows;
+            let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
+            let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
         }
     }
     let co0 = wk.x * 16u;
-    if (co0 + 0u < p.cout) {
-        let e = epi(co0 + 0u);
-        store4(co0 + 0u, a00, e, q0); store4(co0 + 0u, a10, e, q1); store4(co0 + 0u, a20, e, q2); store4(co0 + 0u, a30, e, q3);
-    }
-    if (co0 + 4u < p.cout) {
-        let e = epi(co0 + 4u);
-        store4(co0 + 4u, a01, e, q0); store4(co0 + 4u, a11, e, q1); store4(co0 + 4u, a21, e, q2); store4(co0 + 4u, a31, e, q3);
-    }
-    if (co0 + 8u < p.cout) {
-        let e = epi(co0 + 8u);
-        store4(co0 + 8u, a02, e, q0); store4(co0 + 8u, a12, e, q1); store4(co0 + 8u, a22, e, q2); store4(co0 + 8u, a32, e, q3);
-    }
-    if (co0 + 12u < p.cout) {
-        let e = epi(co0 + 12u);
-        store4(co0 + 12u, a03, e, q0); store4(co0 + 12u, a13, e, q1); store4(co0 + 12u, a23, e, q2); store4(co0 + 12u, a33, e, q3);
-    }
+    out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
+    out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
+    out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
+    out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
 }
 
 @compute @workgroup_size(64)
 fn forward_sg16_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 16u, 256u);
+    let wk = work(wg, nwg, 16u);
     if (wk.x * 16u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
-    let q0 = pixel(wk.y + li + 0u); let q1 = pixel(wk.y + li + 64u); let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
+    let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
+    let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
     let nv = p.cout_pad / 4u;
     let v0 = wk.x * 4u;
     let rows = p.cin + p.edge;
     let r = lane % 8u;
     let half = i32(p.k / 2u);
     let z = vec4<f32>(0.0);
+    // accumulators a<pixel><q>: channels 4q..4q+3 of the block
     var a00 = z; var a01 = z; var a02 = z; var a03 = z;
     var a10 = z; var a11 = z; var a12 = z; var a13 = z;
     var a20 = z; var a21 = z; var a22 = z; var a23 = z;
@@ -716,7 +422,8 @@ fn forward_sg16_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
         let t0 = tap(q0, dy, dx); let t1 = tap(q1, dy, dx); let t2 = tap(q2, dy, dx); let t3 = tap(q3, dy, dx);
         let wrow = (t * rows + r) * nv + v0; // the lane's row in the tap's first block
         var kb = 0u;
-        for (; kb + 8u <= p.cin; kb += 8u) { // blocks of 8 input channels
+        for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
+            // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
             let o0 = (t0.o + kb) / 4u;
             let xa0 = select(z, x4[o0], t0.ok); let xb0 = select(z, x4[o0 + 1u], t0.ok);
             let o1 = (t1.o + kb) / 4u;
@@ -725,45 +432,18 @@ fn forward_sg16_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
             let xa2 = select(z, x4[o2], t2.ok); let xb2 = select(z, x4[o2 + 1u], t2.ok);
             let o3 = (t3.o + kb) / 4u;
             let xa3 = select(z, x4[o3], t3.ok); let xb3 = select(z, x4[o3 + 1u], t3.ok);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r
             let wi = wrow + kb * nv;
-            let w0 = wt[wi + 0u];
-            let w1 = wt[wi + 1u];
-            let w2 = wt[wi + 2u];
-            let w3 = wt[wi + 3u];
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
+            let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
+            let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
         }
-        for (; kb < rows; kb += 8u) { // the last input channels and the edge row (runs at most once)
+        for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
+            // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
             let o0 = (t0.o + kb) / 4u;
             let xa0 = tail4(x4[o0], t0.ok, kb); let xb0 = tail4(x4[o0 + 1u], t0.ok, kb + 4u);
             let o1 = (t1.o + kb) / 4u;
@@ -772,61 +452,21 @@ fn forward_sg16_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
             let xa2 = tail4(x4[o2], t2.ok, kb); let xb2 = tail4(x4[o2 + 1u], t2.ok, kb + 4u);
             let o3 = (t3.o + kb) / 4u;
             let xa3 = tail4(x4[o3], t3.ok, kb); let xb3 = tail4(x4[o3 + 1u], t3.ok, kb + 4u);
+            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
+            // the lane's weight row kb + r (zero past the last row)
             let wi = wrow + kb * nv;
-            let ok = kb + r < rows; // the lane's row exists
-            let w0 = select(z, wt[wi + 0u], ok);
-            let w1 = select(z, wt[wi + 1u], ok);
-            let w2 = select(z, wt[wi + 2u], ok);
-            let w3 = select(z, wt[wi + 3u], ok);
-            { let b = subgroupBroadcast(w0, 0u); a00 = fma(vec4<f32>(xa0.x), b, a00); a10 = fma(vec4<f32>(xa1.x), b, a10); a20 = fma(vec4<f32>(xa2.x), b, a20); a30 = fma(vec4<f32>(xa3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 1u); a00 = fma(vec4<f32>(xa0.y), b, a00); a10 = fma(vec4<f32>(xa1.y), b, a10); a20 = fma(vec4<f32>(xa2.y), b, a20); a30 = fma(vec4<f32>(xa3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 2u); a00 = fma(vec4<f32>(xa0.z), b, a00); a10 = fma(vec4<f32>(xa1.z), b, a10); a20 = fma(vec4<f32>(xa2.z), b, a20); a30 = fma(vec4<f32>(xa3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 3u); a00 = fma(vec4<f32>(xa0.w), b, a00); a10 = fma(vec4<f32>(xa1.w), b, a10); a20 = fma(vec4<f32>(xa2.w), b, a20); a30 = fma(vec4<f32>(xa3.w), b, a30); }
-            { let b = subgroupBroadcast(w0, 4u); a00 = fma(vec4<f32>(xb0.x), b, a00); a10 = fma(vec4<f32>(xb1.x), b, a10); a20 = fma(vec4<f32>(xb2.x), b, a20); a30 = fma(vec4<f32>(xb3.x), b, a30); }
-            { let b = subgroupBroadcast(w0, 5u); a00 = fma(vec4<f32>(xb0.y), b, a00); a10 = fma(vec4<f32>(xb1.y), b, a10); a20 = fma(vec4<f32>(xb2.y), b, a20); a30 = fma(vec4<f32>(xb3.y), b, a30); }
-            { let b = subgroupBroadcast(w0, 6u); a00 = fma(vec4<f32>(xb0.z), b, a00); a10 = fma(vec4<f32>(xb1.z), b, a10); a20 = fma(vec4<f32>(xb2.z), b, a20); a30 = fma(vec4<f32>(xb3.z), b, a30); }
-            { let b = subgroupBroadcast(w0, 7u); a00 = fma(vec4<f32>(xb0.w), b, a00); a10 = fma(vec4<f32>(xb1.w), b, a10); a20 = fma(vec4<f32>(xb2.w), b, a20); a30 = fma(vec4<f32>(xb3.w), b, a30); }
-            { let b = subgroupBroadcast(w1, 0u); a01 = fma(vec4<f32>(xa0.x), b, a01); a11 = fma(vec4<f32>(xa1.x), b, a11); a21 = fma(vec4<f32>(xa2.x), b, a21); a31 = fma(vec4<f32>(xa3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 1u); a01 = fma(vec4<f32>(xa0.y), b, a01); a11 = fma(vec4<f32>(xa1.y), b, a11); a21 = fma(vec4<f32>(xa2.y), b, a21); a31 = fma(vec4<f32>(xa3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 2u); a01 = fma(vec4<f32>(xa0.z), b, a01); a11 = fma(vec4<f32>(xa1.z), b, a11); a21 = fma(vec4<f32>(xa2.z), b, a21); a31 = fma(vec4<f32>(xa3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 3u); a01 = fma(vec4<f32>(xa0.w), b, a01); a11 = fma(vec4<f32>(xa1.w), b, a11); a21 = fma(vec4<f32>(xa2.w), b, a21); a31 = fma(vec4<f32>(xa3.w), b, a31); }
-            { let b = subgroupBroadcast(w1, 4u); a01 = fma(vec4<f32>(xb0.x), b, a01); a11 = fma(vec4<f32>(xb1.x), b, a11); a21 = fma(vec4<f32>(xb2.x), b, a21); a31 = fma(vec4<f32>(xb3.x), b, a31); }
-            { let b = subgroupBroadcast(w1, 5u); a01 = fma(vec4<f32>(xb0.y), b, a01); a11 = fma(vec4<f32>(xb1.y), b, a11); a21 = fma(vec4<f32>(xb2.y), b, a21); a31 = fma(vec4<f32>(xb3.y), b, a31); }
-            { let b = subgroupBroadcast(w1, 6u); a01 = fma(vec4<f32>(xb0.z), b, a01); a11 = fma(vec4<f32>(xb1.z), b, a11); a21 = fma(vec4<f32>(xb2.z), b, a21); a31 = fma(vec4<f32>(xb3.z), b, a31); }
-            { let b = subgroupBroadcast(w1, 7u); a01 = fma(vec4<f32>(xb0.w), b, a01); a11 = fma(vec4<f32>(xb1.w), b, a11); a21 = fma(vec4<f32>(xb2.w), b, a21); a31 = fma(vec4<f32>(xb3.w), b, a31); }
-            { let b = subgroupBroadcast(w2, 0u); a02 = fma(vec4<f32>(xa0.x), b, a02); a12 = fma(vec4<f32>(xa1.x), b, a12); a22 = fma(vec4<f32>(xa2.x), b, a22); a32 = fma(vec4<f32>(xa3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 1u); a02 = fma(vec4<f32>(xa0.y), b, a02); a12 = fma(vec4<f32>(xa1.y), b, a12); a22 = fma(vec4<f32>(xa2.y), b, a22); a32 = fma(vec4<f32>(xa3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 2u); a02 = fma(vec4<f32>(xa0.z), b, a02); a12 = fma(vec4<f32>(xa1.z), b, a12); a22 = fma(vec4<f32>(xa2.z), b, a22); a32 = fma(vec4<f32>(xa3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 3u); a02 = fma(vec4<f32>(xa0.w), b, a02); a12 = fma(vec4<f32>(xa1.w), b, a12); a22 = fma(vec4<f32>(xa2.w), b, a22); a32 = fma(vec4<f32>(xa3.w), b, a32); }
-            { let b = subgroupBroadcast(w2, 4u); a02 = fma(vec4<f32>(xb0.x), b, a02); a12 = fma(vec4<f32>(xb1.x), b, a12); a22 = fma(vec4<f32>(xb2.x), b, a22); a32 = fma(vec4<f32>(xb3.x), b, a32); }
-            { let b = subgroupBroadcast(w2, 5u); a02 = fma(vec4<f32>(xb0.y), b, a02); a12 = fma(vec4<f32>(xb1.y), b, a12); a22 = fma(vec4<f32>(xb2.y), b, a22); a32 = fma(vec4<f32>(xb3.y), b, a32); }
-            { let b = subgroupBroadcast(w2, 6u); a02 = fma(vec4<f32>(xb0.z), b, a02); a12 = fma(vec4<f32>(xb1.z), b, a12); a22 = fma(vec4<f32>(xb2.z), b, a22); a32 = fma(vec4<f32>(xb3.z), b, a32); }
-            { let b = subgroupBroadcast(w2, 7u); a02 = fma(vec4<f32>(xb0.w), b, a02); a12 = fma(vec4<f32>(xb1.w), b, a12); a22 = fma(vec4<f32>(xb2.w), b, a22); a32 = fma(vec4<f32>(xb3.w), b, a32); }
-            { let b = subgroupBroadcast(w3, 0u); a03 = fma(vec4<f32>(xa0.x), b, a03); a13 = fma(vec4<f32>(xa1.x), b, a13); a23 = fma(vec4<f32>(xa2.x), b, a23); a33 = fma(vec4<f32>(xa3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 1u); a03 = fma(vec4<f32>(xa0.y), b, a03); a13 = fma(vec4<f32>(xa1.y), b, a13); a23 = fma(vec4<f32>(xa2.y), b, a23); a33 = fma(vec4<f32>(xa3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 2u); a03 = fma(vec4<f32>(xa0.z), b, a03); a13 = fma(vec4<f32>(xa1.z), b, a13); a23 = fma(vec4<f32>(xa2.z), b, a23); a33 = fma(vec4<f32>(xa3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 3u); a03 = fma(vec4<f32>(xa0.w), b, a03); a13 = fma(vec4<f32>(xa1.w), b, a13); a23 = fma(vec4<f32>(xa2.w), b, a23); a33 = fma(vec4<f32>(xa3.w), b, a33); }
-            { let b = subgroupBroadcast(w3, 4u); a03 = fma(vec4<f32>(xb0.x), b, a03); a13 = fma(vec4<f32>(xb1.x), b, a13); a23 = fma(vec4<f32>(xb2.x), b, a23); a33 = fma(vec4<f32>(xb3.x), b, a33); }
-            { let b = subgroupBroadcast(w3, 5u); a03 = fma(vec4<f32>(xb0.y), b, a03); a13 = fma(vec4<f32>(xb1.y), b, a13); a23 = fma(vec4<f32>(xb2.y), b, a23); a33 = fma(vec4<f32>(xb3.y), b, a33); }
-            { let b = subgroupBroadcast(w3, 6u); a03 = fma(vec4<f32>(xb0.z), b, a03); a13 = fma(vec4<f32>(xb1.z), b, a13); a23 = fma(vec4<f32>(xb2.z), b, a23); a33 = fma(vec4<f32>(xb3.z), b, a33); }
-            { let b = subgroupBroadcast(w3, 7u); a03 = fma(vec4<f32>(xb0.w), b, a03); a13 = fma(vec4<f32>(xb1.w), b, a13); a23 = fma(vec4<f32>(xb2.w), b, a23); a33 = fma(vec4<f32>(xb3.w), b, a33); }
+            let ok = kb + r < rows;
+            let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
+            let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
+            rows8(w0, xs, &a00, &a10, &a20, &a30);
+            rows8(w1, xs, &a01, &a11, &a21, &a31);
+            rows8(w2, xs, &a02, &a12, &a22, &a32);
+            rows8(w3, xs, &a03, &a13, &a23, &a33);
         }
     }
     let co0 = wk.x * 16u;
-    if (co0 + 0u < p.cout) {
-        let e = epi(co0 + 0u);
-        store4(co0 + 0u, a00, e, q0); store4(co0 + 0u, a10, e, q1); store4(co0 + 0u, a20, e, q2); store4(co0 + 0u, a30, e, q3);
-    }
-    if (co0 + 4u < p.cout) {
-        let e = epi(co0 + 4u);
-        store4(co0 + 4u, a01, e, q0); store4(co0 + 4u, a11, e, q1); store4(co0 + 4u, a21, e, q2); store4(co0 + 4u, a31, e, q3);
-    }
-    if (co0 + 8u < p.cout) {
-        let e = epi(co0 + 8u);
-        store4(co0 + 8u, a02, e, q0); store4(co0 + 8u, a12, e, q1); store4(co0 + 8u, a22, e, q2); store4(co0 + 8u, a32, e, q3);
-    }
-    if (co0 + 12u < p.cout) {
-        let e = epi(co0 + 12u);
-        store4(co0 + 12u, a03, e, q0); store4(co0 + 12u, a13, e, q1); store4(co0 + 12u, a23, e, q2); store4(co0 + 12u, a33, e, q3);
-    }
+    out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
+    out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
+    out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
+    out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
 }

@@ -13,6 +13,10 @@
 //! Shader: `shaders/conv2d.wgsl`: `forward` (any channel layout; 4 output pixels of a row x 8
 //! outputs per invocation) and `forward_v4` (input channels in whole vec4s; 4 pixels x 16 outputs,
 //! vec4 loads along the input channels). Weights are packed per row to a multiple of 16 outputs.
+//! Where the device has subgroups (`Features::SUBGROUP`, at least 8 lanes; not browsers' WebGPU
+//! today) the GPU backend runs `shaders/conv2d_sg.wgsl` instead ([`Conv2d::gpu_subgroup`]: weight
+//! rows loaded once per subgroup and shared with `subgroupBroadcast`, 4 pixels x 32 outputs per
+//! invocation), unless `GLOWGPU_NO_SUBGROUPS=1`.
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
@@ -73,10 +77,9 @@ impl ConvParams {
     }
 }
 
-/// Output pixels per invocation of `forward_sg` (32 output channels; workgroups of 64) and of
-/// `forward_sg16` (16 output channels, for `cout <= 16`): `shaders/conv2d_sg.wgsl`.
-const SG_PIXELS: usize = 4;
-const SG16_PIXELS: usize = 4;
+/// Output pixels per workgroup of `shaders/conv2d_sg.wgsl` (64 invocations x 4 pixels; `work()`
+/// in the shader).
+const SG_WORKGROUP_PIXELS: usize = 256;
 
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -115,12 +118,14 @@ impl Conv2d {
         }
     }
 
-    /// The same convolution on `shaders/conv2d_sg.wgsl` (`forward_sg`, or `forward_sg_v4` when the
-    /// input is vec4-aligned), which shares weight rows across lanes with `subgroupBroadcast`: it
-    /// needs `Features::SUBGROUP` and subgroups of at least 8 lanes, and the GPU backend uses it in
-    /// place of [`Conv2d::gpu`] where those are available. The bindings are `gpu()`'s (same
-    /// buffers) from binding 1, plus the input again as a vec4 array at binding 6. A workgroup
-    /// computes 128 pixels x 32 output channels.
+    /// The same convolution on `shaders/conv2d_sg.wgsl`, which shares weight rows across the lanes
+    /// of a subgroup with `subgroupBroadcast`: it needs `Features::SUBGROUP` and subgroups of at
+    /// least 8 lanes, and the GPU backend uses it in place of [`Conv2d::gpu`] where those are
+    /// available. Entries: `forward_sg` (blocks of 32 output channels) or `forward_sg16` (16, for
+    /// `cout <= 16`), with `_v4` when the input slice is vec4-aligned (`cin_stride` and `cin_off`
+    /// multiples of 4, any `cin`). A workgroup computes 256 pixels x one channel block. The
+    /// bindings are `gpu()`'s (the same buffers, so liveness is unchanged) from binding 1, plus the
+    /// input again at binding 6 (read as `array<vec4<f32>>` by the `_v4` entries).
     pub fn gpu_subgroup(&self) -> GpuCall {
         let p = &self.p;
         let mut call = self.gpu();
@@ -137,10 +142,8 @@ impl Conv2d {
             (true, true) => "forward_sg16_v4",
         };
         call.base = 1;
-        let (px, cb) = if narrow { (SG16_PIXELS, 16) } else { (SG_PIXELS, 32) };
-        let px: usize =
-            std::env::var(if narrow { "SGPX16" } else { "SGPX" }).ok().and_then(|v| v.parse().ok()).unwrap_or(px); // TEMP
-        call.workgroups = (p.pixels().div_ceil(64 * px) * (p.cout as usize).div_ceil(cb)) as u32;
+        let cb = if narrow { 16 } else { 32 };
+        call.workgroups = (p.pixels().div_ceil(SG_WORKGROUP_PIXELS) * (p.cout as usize).div_ceil(cb)) as u32;
         call
     }
 
