@@ -79,6 +79,9 @@ pub struct TrainArgs {
     /// Total optimizer steps (the run stops there; resume continues up to it).
     #[arg(long, default_value_t = 10_000)]
     pub steps: u64,
+    /// Train for this many epochs instead (overrides --steps).
+    #[arg(long)]
+    pub epochs: Option<u64>,
     /// Global gradient-norm clipping (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub max_grad_norm: f32,
@@ -147,6 +150,10 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
         bail!("{} training images, fewer than one batch of {}", train_set.len(), a.batch);
     }
     let steps_per_epoch = (train_set.len() / a.batch) as u64;
+    let mut a = a;
+    if let Some(e) = a.epochs {
+        a.steps = e * steps_per_epoch;
+    }
     let ck_path = a.out.join("checkpoint.safetensors");
     let resume = if a.resume && ck_path.exists() { Some(checkpoint::load(&ck_path)?) } else { None };
     let (cfg, seed) = match &resume {
