@@ -88,6 +88,15 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
         backend: BackendKind,
     },
+    /// Redraws the bits/dim plot of a run's CSV log.
+    Plot {
+        /// The run's log.csv.
+        #[arg(long)]
+        log: PathBuf,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Rewrites weights for the page (optionally as f16, halving the download).
     Export {
         #[arg(long)]
@@ -151,6 +160,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Train(a) => train_cmd::run(*a),
+        Cmd::Plot { log, out } => plot::plot_log(&log, &out),
         Cmd::Eval { weights, data, split, limit, batch, seed, backend } => {
             let (cfg, params) = load(&weights)?;
             if cfg.image_height != cfg.image_width {

@@ -1,14 +1,63 @@
-//! A small PNG plot of the bits/dim curves from the CSV log (no plotting dependency).
+//! A small PNG plot of the bits/dim curves from the CSV log (no plotting dependency): train bpd
+//! (blue dots), test bpd with the EMA weights (red squares), axes with numeric ticks.
 use std::path::Path;
 
 use anyhow::Result;
+use image::{Rgb, RgbImage};
 
-/// Train bpd (light) and test bpd (dark, points) against the step.
+/// 3x5 bitmaps of the characters tick labels use.
+fn glyph(c: char) -> [u8; 5] {
+    match c {
+        '0' => [7, 5, 5, 5, 7],
+        '1' => [2, 6, 2, 2, 7],
+        '2' => [7, 1, 7, 4, 7],
+        '3' => [7, 1, 7, 1, 7],
+        '4' => [5, 5, 7, 1, 1],
+        '5' => [7, 4, 7, 1, 7],
+        '6' => [7, 4, 7, 5, 7],
+        '7' => [7, 1, 1, 1, 1],
+        '8' => [7, 5, 7, 5, 7],
+        '9' => [7, 5, 7, 1, 7],
+        '.' => [0, 0, 0, 0, 2],
+        'k' => [4, 5, 6, 5, 5],
+        _ => [0; 5],
+    }
+}
+
+/// Draws `text` with its top-left corner at (x, y), each font pixel 2x2.
+fn text(img: &mut RgbImage, x: i64, y: i64, text: &str) {
+    for (i, c) in text.chars().enumerate() {
+        for (row, bits) in glyph(c).iter().enumerate() {
+            for col in 0..3 {
+                if bits & (4 >> col) != 0 {
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                        put(img, x + (i as i64) * 8 + col * 2 + dx, y + row as i64 * 2 + dy, [0, 0, 0]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn put(img: &mut RgbImage, x: i64, y: i64, c: [u8; 3]) {
+    if x >= 0 && y >= 0 && (x as u32) < img.width() && (y as u32) < img.height() {
+        img.put_pixel(x as u32, y as u32, Rgb(c));
+    }
+}
+
+fn step_label(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{}k", (v / 1000.0).round())
+    } else {
+        format!("{}", v.round())
+    }
+}
+
+/// Train bpd and test bpd against the step.
 pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(csv)?;
-    let mut train = Vec::new();
-    let mut test = Vec::new();
-    for line in text.lines().skip(1) {
+    let text_in = std::fs::read_to_string(csv)?;
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for line in text_in.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() < 5 {
             continue;
@@ -21,42 +70,76 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
             test.push((step, v));
         }
     }
-    let (w, h) = (640u32, 360u32);
-    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
-    let all: Vec<(f64, f64)> = train.iter().chain(&test).copied().collect();
-    if all.is_empty() {
+    let (w, h) = (720i64, 400i64);
+    let (left, right, top, bottom) = (60i64, 20i64, 20i64, 40i64);
+    let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
+    let finite: Vec<(f64, f64)> = train.iter().chain(&test).copied().filter(|p| p.1.is_finite()).collect();
+    if finite.is_empty() {
         return Ok(img.save(out)?);
     }
-    let xmax = all.iter().map(|p| p.0).fold(1.0, f64::max);
-    let mut ys: Vec<f64> = all.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+    let xmax = finite.iter().map(|p| p.0).fold(1.0, f64::max);
+    let mut ys: Vec<f64> = finite.iter().map(|p| p.1).collect();
     ys.sort_by(f64::total_cmp);
+    // the top 2% of values (the first steps) would flatten the rest
     let (ymin, ymax) = (ys[0], ys[(ys.len() * 98 / 100).min(ys.len() - 1)].max(ys[0] + 1e-3));
-    let (m, mw, mh) = (20.0, (w - 40) as f64, (h - 40) as f64);
+    let (pw, ph) = ((w - left - right) as f64, (h - top - bottom) as f64);
     let px = |x: f64, y: f64| -> (i64, i64) {
-        ((m + x / xmax * mw) as i64, (m + (1.0 - (y - ymin) / (ymax - ymin)) * mh) as i64)
+        (left + (x / xmax * pw) as i64, top + ((1.0 - (y.min(ymax) - ymin) / (ymax - ymin)) * ph) as i64)
     };
-    let mut put = |x: i64, y: i64, c: [u8; 3]| {
-        if x >= 0 && y >= 0 && (x as u32) < w && (y as u32) < h {
-            img.put_pixel(x as u32, y as u32, image::Rgb(c));
-        }
-    };
-    for i in 0..=(w - 40) {
-        put(20 + i as i64, (h - 20) as i64, [0, 0, 0]);
+    for i in 0..=(w - left - right) {
+        put(&mut img, left + i, h - bottom, [0, 0, 0]);
     }
-    for i in 0..=(h - 40) {
-        put(20, 20 + i as i64, [0, 0, 0]);
+    for i in 0..=(h - top - bottom) {
+        put(&mut img, left, top + i, [0, 0, 0]);
+    }
+    for t in 0..=4 {
+        let yv = ymin + (ymax - ymin) * t as f64 / 4.0;
+        let (_, yy) = px(0.0, yv);
+        for dx in 0..6 {
+            put(&mut img, left - dx, yy, [0, 0, 0]);
+        }
+        text(&mut img, 4, yy - 5, &format!("{yv:.2}"));
+        let xv = xmax * t as f64 / 4.0;
+        let (xx, _) = px(xv, ymin);
+        for dy in 0..6 {
+            put(&mut img, xx, h - bottom + dy, [0, 0, 0]);
+        }
+        text(&mut img, xx - 12, h - bottom + 10, &step_label(xv));
     }
     for &(x, y) in &train {
-        let (a, b) = px(x, y.min(ymax));
-        put(a, b, [120, 160, 230]);
+        let (a, b) = px(x, y);
+        put(&mut img, a, b, [120, 160, 230]);
     }
     for &(x, y) in &test {
-        let (a, b) = px(x, y.min(ymax));
+        let (a, b) = px(x, y);
         for dx in -2..=2 {
             for dy in -2..=2 {
-                put(a + dx, b + dy, [200, 40, 40]);
+                put(&mut img, a + dx, b + dy, [200, 40, 40]);
             }
         }
     }
     Ok(img.save(out)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plots_a_log() {
+        let dir = std::env::temp_dir().join(format!("glow-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = dir.join("log.csv");
+        let mut s = String::from("step,batches,train_bpd,grad_norm,test_bpd,elapsed_s\n");
+        for i in 1..=100 {
+            let test = if i % 50 == 0 { format!("{:.3}", 3.0 - i as f64 / 100.0) } else { String::new() };
+            s += &format!("{i},{i},{:.3},1.0,{test},0\n", 4.0 - i as f64 / 50.0);
+        }
+        std::fs::write(&csv, s).unwrap();
+        let out = dir.join("bpd.png");
+        super::plot_log(&csv, &out).unwrap();
+        let img = image::open(&out).unwrap().to_rgb8();
+        assert_eq!((img.width(), img.height()), (720, 400));
+        let red = img.pixels().filter(|p| p.0 == [200, 40, 40]).count();
+        assert_eq!(red, 2 * 25, "two test points drawn");
+        assert!(img.pixels().filter(|p| p.0 == [120, 160, 230]).count() > 50, "train curve drawn");
+    }
 }
