@@ -1,0 +1,46 @@
+//! Throughput of the convolution gradient kernels (`backward_data`, `backward_weight` +
+//! `weight_reduce`) on the GPU backend at the benchmark model's shapes (width 256, batch 16):
+//!   cargo run --release --example bwd_probe
+use glowgpu::backend::{Backend, Host};
+use glowgpu::graph::{DType, Graph, RunArgs};
+use glowgpu::ops::conv2d::{ConvBackwardData, ConvBackwardWeight, ConvParams};
+use glowgpu::platform::block_on;
+use std::time::Instant;
+fn main() {
+    let mut g = block_on(glowgpu::GpuBackend::new()).unwrap();
+    for &(n, h, w, cin, cout, k, edge) in
+        &[(16, 32, 32, 256, 256, 1, false), (16, 32, 32, 6, 256, 3, true), (16, 32, 32, 256, 12, 3, true)]
+    {
+        let rows = cin + edge as usize;
+        let mut pm = glowgpu::backend::ParamMap::new();
+        pm.insert("w".into(), (vec![k * k * rows * cout], vec![0.01; k * k * rows * cout]));
+        pm.insert("grad.w".into(), (vec![k * k * rows * cout], vec![0.0; k * k * rows * cout]));
+        g.set_params(&pm).unwrap();
+        let p = ConvParams::new(n, h, w, cin, cout, k, edge);
+        for which in ["data", "weight"] {
+            let mut gr = Graph::default();
+            let x = gr.io("x", n * h * w * cin, DType::F32);
+            let d = gr.io("d", n * h * w * cout, DType::F32);
+            let dx = gr.io("dx", n * h * w * cin, DType::F32);
+            for _ in 0..2 {
+                if which == "data" {
+                    gr.push(ConvBackwardData { dacc: d, dx, weight: "w".into(), p });
+                } else {
+                    ConvBackwardWeight::push(&mut gr, x, d, "w", p);
+                }
+            }
+            let mut plan = g.build(gr).unwrap();
+            block_on(g.run(
+                &mut plan,
+                vec![(x, Host::F(vec![0.5; n * h * w * cin])), (d, Host::F(vec![0.5; n * h * w * cout]))],
+                &[],
+                RunArgs::default(),
+            ))
+            .unwrap();
+            let t = Instant::now();
+            block_on(g.run(&mut plan, vec![], &[dx], RunArgs::default())).unwrap();
+            let s = t.elapsed().as_secs_f64() / 2.0;
+            println!("{which} {cin}->{cout} k{k}: {s:.3}s, {:.2} GFLOP/s", p.flops() / s / 1e9);
+        }
+    }
+}
