@@ -78,15 +78,8 @@ fn u(v: usize) -> u32 {
 }
 
 impl B<'_> {
-    pub(crate) fn actnorm(
-        &self,
-        x: BufId,
-        name: &str,
-        pixels: usize,
-        c: usize,
-        relu: bool,
-    ) -> (ActNormParams, String, String) {
-        let _ = x;
+    /// An actnorm's params and parameter names.
+    pub(crate) fn actnorm(name: &str, pixels: usize, c: usize, relu: bool) -> (ActNormParams, String, String) {
         (
             ActNormParams { pixels: u(pixels), c: u(c), relu: relu as u32, _pad: 0 },
             format!("{name}.bias"),
@@ -96,7 +89,7 @@ impl B<'_> {
 
     /// conv (no bias) -> actnorm -> ReLU; fused into the conv's epilogue except during init.
     pub(crate) fn conv_actnorm_relu(&mut self, x: BufId, y: BufId, w: String, an: &str, mut p: ConvParams) {
-        let (ap, bias, logs) = self.actnorm(y, an, p.pixels(), p.cout as usize, true);
+        let (ap, bias, logs) = Self::actnorm(an, p.pixels(), p.cout as usize, true);
         if self.init {
             self.g.push(Conv2d { x, y, weight: w, bias: None, logs: None, p });
             self.g.push(ActNormInit { x: y, bias: bias.clone(), logs: logs.clone(), p: ap });
@@ -176,7 +169,7 @@ impl B<'_> {
             self.g.push(crate::ops::copy::Copy::new(x, saved, n * hw * s.c));
             self.saved.push(saved);
         }
-        let (ap, bias, logs) = self.actnorm(x, &format!("{pre}.actnorm"), n * hw, s.c, false);
+        let (ap, bias, logs) = Self::actnorm(&format!("{pre}.actnorm"), n * hw, s.c, false);
         if self.init {
             self.g.push(ActNormInit { x, bias: bias.clone(), logs: logs.clone(), p: ap });
         }
@@ -223,7 +216,7 @@ impl B<'_> {
             Permutation::Shuffle => self.perm_gather(x, s, &pre, format!("{pre}.shuffle.perm"), true),
             Permutation::Reverse => self.perm_gather(x, s, &pre, format!("derived.{pre}.reverse.perm"), true),
         };
-        let (ap, bias, logs) = self.actnorm(x, &format!("{pre}.actnorm"), self.n * s.pixels(), s.c, false);
+        let (ap, bias, logs) = Self::actnorm(&format!("{pre}.actnorm"), self.n * s.pixels(), s.c, false);
         self.g.push(ActNorm { x, bias, logs, reverse: true, p: ap });
         x
     }

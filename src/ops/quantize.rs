@@ -68,7 +68,7 @@ pub struct Dequantize {
 
 /// Reference of the output mapping.
 pub fn to_byte(x: f64, n_bins: f64) -> u8 {
-    ((x + 0.5) * n_bins).floor().mul_add(256.0 / n_bins, 0.0).clamp(0.0, 255.0) as u8
+    (((x + 0.5) * n_bins).floor() * (256.0 / n_bins)).clamp(0.0, 255.0) as u8
 }
 
 impl Dequantize {
