@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Sets everything up and serves the web page with the default model on http://127.0.0.1:8080.
+# Sets everything up, builds the web page's wasm package and serves the repository root on
+# http://127.0.0.1:${PORT:-8080}/ (a static server only: all inference runs in the browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ ! -f index.html ]; then
-  echo "serve: the web page is not built yet (issue #4: www/ and index.html); nothing to serve." >&2
-  echo "serve: the library and its tests are ready: scripts/test.sh" >&2
-  exit 1
-fi
 export PATH="$HOME/.cargo/bin:$PATH"
+# wasm-opt is off in Cargo.toml (wasm-pack would download binaryen; Debian's breaks the module).
 wasm-pack build --release --target web --out-dir www/pkg --mode no-install
-echo "serving on http://127.0.0.1:${PORT:-8080}/"
+if [ ! -f www/models/default.safetensors ]; then
+  echo "serve: www/models/default.safetensors is missing; the page will ask for a .safetensors file" >&2
+fi
+# python3's http.server maps .wasm to application/wasm (mimetypes, Python >= 3.8's table), which
+# WebAssembly.instantiateStreaming requires.
+python3 -c 'import mimetypes, sys; sys.exit(mimetypes.guess_type("x.wasm")[0] != "application/wasm")' \
+  || { echo "serve: this python3 does not map .wasm to application/wasm" >&2; exit 1; }
+echo "serving on http://127.0.0.1:${PORT:-8080}/  (add ?cpu=1 to force the CPU backend)"
 exec python3 -m http.server "${PORT:-8080}" --bind 127.0.0.1

@@ -23,6 +23,9 @@ cargo test --workspace
 step "browser tests (headless Chromium, WebGPU)"
 scripts/test-web.sh
 
+step "web page end to end (headless Chromium, WebGPU and CPU fallback)"
+scripts/test-e2e.sh
+
 step "other platforms compile (wgpu Metal / DX12 backends)"
 cargo check --lib --target x86_64-pc-windows-msvc
 cargo check --lib --target aarch64-apple-darwin

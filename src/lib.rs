@@ -13,6 +13,9 @@ pub mod params;
 pub mod platform;
 pub mod rng;
 pub mod train;
+/// The browser API of the web page (wasm-bindgen); wasm32 only.
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 pub mod weights;
 
 pub use backend::cpu::CpuBackend;

@@ -1,0 +1,316 @@
+//! The browser API of the web page (`index.html`, `www/app.js`), built with
+//! `wasm-pack build --release --target web --out-dir www/pkg`.
+//!
+//! [`GlowApp`] holds one loaded model on WebGPU ([`GpuBackend`]) or, when there is no adapter
+//! (or the page asks for it), on the f32 CPU backend. Every fallible call rejects with a JS
+//! `Error` carrying the library's message; nothing here panics on bad input.
+//!
+//! Pixel layout: images go out as **RGBA** bytes (`h·w·4` per image, row-major, alpha 255, grey
+//! models replicate their one channel), ready for `ImageData`; images come in as RGBA (`h·w·4`,
+//! alpha ignored, converted to grey with Rec. 601 luma for one-channel models) or in the model's
+//! own layout (`h·w·c`). Latents are flat `Float64Array`s of one image (levels concatenated in
+//! encode order, see [`Latents::flat`]).
+//!
+//! Calls on one `GlowApp` must not overlap: await each promise before the next call (an
+//! overlapping call rejects with a "busy" error instead of corrupting state).
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Once};
+
+use wasm_bindgen::prelude::*;
+
+use crate::latent::{lerp, Latents};
+use crate::{load_weights, CpuBackend, Error, Glow, GlowConfig, GpuBackend, Params};
+
+/// Most images one `sample` / `decode_many` call takes (bounds the memory a page can ask for).
+pub const MAX_BATCH: usize = 64;
+
+/// The model on one of the two backends.
+enum Model {
+    Gpu(Box<Glow<GpuBackend>>),
+    Cpu(Glow<CpuBackend<f32>>),
+}
+
+/// Runs `$body` with `$g` bound to the `Glow` inside either variant.
+macro_rules! with_glow {
+    ($model:expr, $g:ident => $body:expr) => {
+        match $model {
+            Model::Gpu($g) => $body,
+            Model::Cpu($g) => $body,
+        }
+    };
+}
+
+fn js_err(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn input_err(m: String) -> JsError {
+    js_err(Error::Input(m))
+}
+
+/// Logs panics to the console (they abort the module; the page reports that as a crash).
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| web_sys::console::error_1(&format!("glowgpu panic: {info}").into())));
+    });
+}
+
+/// A Glow model loaded in the page.
+#[wasm_bindgen]
+pub struct GlowApp {
+    /// `None` while an async call has the model (see the module docs).
+    model: RefCell<Option<Model>>,
+    cfg: GlowConfig,
+    /// Why the GPU was not used (`None` when it is, or when the CPU was asked for).
+    gpu_error: Option<String>,
+    /// WebGPU errors and device loss reported by the browser outside any call.
+    device_errors: ErrorSink,
+    /// The adapter's description, or the CPU's.
+    backend: String,
+    is_gpu: bool,
+}
+
+#[wasm_bindgen]
+impl GlowApp {
+    /// Parses a glowgpu `.safetensors` file and builds the model on WebGPU, falling back to the
+    /// CPU when there is no adapter or the GPU fails to take the model; `force_cpu` skips WebGPU.
+    pub async fn load(bytes: Vec<u8>, force_cpu: bool) -> Result<GlowApp, JsError> {
+        install_panic_hook();
+        let (cfg, params) = load_weights(&bytes).map_err(js_err)?;
+        drop(bytes);
+        let mut gpu_error = None;
+        let gpu = if force_cpu {
+            None
+        } else {
+            match gpu_model(&cfg, &params).await {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    gpu_error = Some(e.to_string());
+                    None
+                }
+            }
+        };
+        let (model, device_errors) = match gpu {
+            Some(m) => m,
+            None => (
+                Model::Cpu(Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new()).map_err(js_err)?),
+                Arc::default(),
+            ),
+        };
+        let (backend, is_gpu) = match &model {
+            Model::Gpu(g) => (describe_adapter(&g.backend().info), true),
+            Model::Cpu(_) => ("CPU (f32, wasm, one thread)".to_string(), false),
+        };
+        Ok(GlowApp { model: RefCell::new(Some(model)), cfg, gpu_error, device_errors, backend, is_gpu })
+    }
+
+    /// The device running the model: the WebGPU adapter, or the CPU.
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    /// Whether the model runs on WebGPU.
+    pub fn is_gpu(&self) -> bool {
+        self.is_gpu
+    }
+
+    /// Why WebGPU is not used (no adapter, device error), if it was tried and failed.
+    pub fn gpu_error(&self) -> Option<String> {
+        self.gpu_error.clone()
+    }
+
+    /// The model's [`GlowConfig`] as JSON.
+    pub fn config_json(&self) -> String {
+        serde_json::to_string(&self.cfg).unwrap_or_default()
+    }
+
+    pub fn width(&self) -> usize {
+        self.cfg.image_width
+    }
+    pub fn height(&self) -> usize {
+        self.cfg.image_height
+    }
+    /// 1 (greyscale) or 3 (RGB).
+    pub fn channels(&self) -> usize {
+        self.cfg.image_channels
+    }
+    pub fn n_bits(&self) -> u32 {
+        self.cfg.n_bits
+    }
+    /// Length of one image's flat latent.
+    pub fn latent_len(&self) -> usize {
+        self.cfg.latent_sizes().iter().sum()
+    }
+
+    /// `n` samples (at most [`MAX_BATCH`]) at `temperature` from `seed`: `n` RGBA images one
+    /// after another.
+    pub async fn sample(&self, n: usize, temperature: f32, seed: u32) -> Result<Vec<u8>, JsError> {
+        self.check_class_free()?;
+        if !(1..=MAX_BATCH).contains(&n) {
+            return Err(input_err(format!("sample count must be in 1..={MAX_BATCH}, got {n}")));
+        }
+        let mut m = self.take()?;
+        let r = with_glow!(&mut m, g => g.sample(n, temperature, seed as u64, None).await);
+        self.put(m);
+        let img = self.checked(r)?;
+        Ok(to_rgba(&img, self.cfg.image_channels))
+    }
+
+    /// Exact encode of one image (RGBA or the model's layout, see the module docs): its flat latent.
+    pub async fn encode(&self, image: Vec<u8>) -> Result<Vec<f64>, JsError> {
+        self.check_class_free()?;
+        let img = self.model_pixels(&image)?;
+        let mut m = self.take()?;
+        let r = with_glow!(&mut m, g => g.encode(&img, 1, None).await);
+        self.put(m);
+        Ok(self.checked(r)?.latents.flat(0))
+    }
+
+    /// Decodes one flat latent to an RGBA image.
+    pub async fn decode(&self, flat: Vec<f64>) -> Result<Vec<u8>, JsError> {
+        self.decode_many(flat, 1).await
+    }
+
+    /// Decodes `n` (at most [`MAX_BATCH`]) flat latents laid end to end to `n` RGBA images one
+    /// after another.
+    pub async fn decode_many(&self, flats: Vec<f64>, n: usize) -> Result<Vec<u8>, JsError> {
+        self.check_class_free()?;
+        let len = self.latent_len();
+        if !(1..=MAX_BATCH).contains(&n) || flats.len() != n * len {
+            return Err(input_err(format!("expected {n} latents of {len} values, got {} values", flats.len())));
+        }
+        let per: Vec<Vec<f64>> = flats.chunks(len).map(<[f64]>::to_vec).collect();
+        let lat = Latents::from_flat(&self.cfg, &per).map_err(js_err)?;
+        lat.check(&self.cfg).map_err(js_err)?;
+        let mut m = self.take()?;
+        let r = with_glow!(&mut m, g => g.decode(&lat, None).await);
+        self.put(m);
+        let img = self.checked(r)?;
+        Ok(to_rgba(&img, self.cfg.image_channels))
+    }
+
+    /// One image (RGBA or the model's layout) as the model sees it, back as RGBA: grey models get
+    /// the luma the encoder uses, so the page can show the exact input beside its reconstruction.
+    pub fn prepare_image(&self, image: Vec<u8>) -> Result<Vec<u8>, JsError> {
+        Ok(to_rgba(&self.model_pixels(&image)?, self.cfg.image_channels))
+    }
+
+    /// `a + t·(b − a)` of two flat latents.
+    pub fn interpolate(&self, a: Vec<f64>, b: Vec<f64>, t: f64) -> Result<Vec<f64>, JsError> {
+        let len = self.latent_len();
+        if a.len() != len || b.len() != len {
+            return Err(input_err(format!("latents must have {len} values, got {} and {}", a.len(), b.len())));
+        }
+        if !t.is_finite() {
+            return Err(input_err(format!("interpolation weight must be finite, got {t}")));
+        }
+        Ok(lerp(&a, &b, t))
+    }
+}
+
+impl GlowApp {
+    fn take(&self) -> Result<Model, JsError> {
+        self.model
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| JsError::new("busy: another call on this model is still running (await it first)"))
+    }
+
+    fn put(&self, m: Model) {
+        *self.model.borrow_mut() = Some(m);
+    }
+
+    /// Turns a library result into a JS one, preferring a WebGPU error reported meanwhile.
+    fn checked<T>(&self, r: crate::Result<T>) -> Result<T, JsError> {
+        let reported: Vec<String> = self.device_errors.lock().map(|mut v| v.drain(..).collect()).unwrap_or_default();
+        if !reported.is_empty() {
+            return Err(js_err(Error::Gpu(reported.join("; "))));
+        }
+        r.map_err(js_err)
+    }
+
+    fn check_class_free(&self) -> Result<(), JsError> {
+        if self.cfg.n_classes > 0 {
+            return Err(input_err(format!(
+                "this model is class-conditional ({} classes); the page supports unconditional models only",
+                self.cfg.n_classes
+            )));
+        }
+        Ok(())
+    }
+
+    /// One image in the model's layout from RGBA or native bytes.
+    fn model_pixels(&self, px: &[u8]) -> Result<Vec<u8>, JsError> {
+        let (h, w, c) = (self.cfg.image_height, self.cfg.image_width, self.cfg.image_channels);
+        if px.len() == h * w * c {
+            return Ok(px.to_vec());
+        }
+        if px.len() != h * w * 4 {
+            return Err(input_err(format!(
+                "expected one {w}x{h} image as RGBA ({} bytes) or {c} channel(s) ({} bytes), got {} bytes",
+                h * w * 4,
+                h * w * c,
+                px.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(h * w * c);
+        for p in px.chunks_exact(4) {
+            if c == 1 {
+                out.push((0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64).round() as u8);
+            } else {
+                out.extend_from_slice(&p[..3]);
+            }
+        }
+        Ok(out)
+    }
+}
+
+type ErrorSink = Arc<Mutex<Vec<String>>>;
+
+/// Builds the model on the browser's WebGPU adapter, routing WebGPU errors and an unexpected
+/// device loss into the returned sink (wgpu's default handler would panic).
+async fn gpu_model(cfg: &GlowConfig, params: &Params) -> crate::Result<(Model, ErrorSink)> {
+    let errors = ErrorSink::default();
+    let backend = GpuBackend::new().await?;
+    let sink = errors.clone();
+    backend.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        web_sys::console::error_1(&format!("WebGPU error: {e}").into());
+        if let Ok(mut v) = sink.lock() {
+            v.push(format!("WebGPU error: {e}"));
+        }
+    }));
+    let sink = errors.clone();
+    backend.device.set_device_lost_callback(move |reason, msg| {
+        if reason == wgpu::DeviceLostReason::Destroyed {
+            return; // the model was dropped
+        }
+        web_sys::console::error_1(&format!("WebGPU device lost ({reason:?}): {msg}").into());
+        if let Ok(mut v) = sink.lock() {
+            v.push(format!("WebGPU device lost ({reason:?}): {msg}"));
+        }
+    });
+    let glow = Glow::from_params(cfg.clone(), params.clone(), backend)?;
+    Ok((Model::Gpu(Box::new(glow)), errors))
+}
+
+/// "WebGPU, <adapter> (<kind>)"; browsers often hide the adapter's name.
+fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
+    let kind = match info.device_type {
+        wgpu::DeviceType::Cpu => "software",
+        wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+        wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+        wgpu::DeviceType::VirtualGpu => "virtual GPU",
+        wgpu::DeviceType::Other => "adapter",
+    };
+    let name = [info.name.as_str(), info.driver.as_str()].into_iter().find(|s| !s.is_empty());
+    match name {
+        Some(n) => format!("WebGPU, {n} ({kind})"),
+        None => format!("WebGPU ({kind} adapter)"),
+    }
+}
+
+/// Model-layout images (1 or 3 channels) to RGBA.
+fn to_rgba(img: &[u8], c: usize) -> Vec<u8> {
+    img.chunks_exact(c).flat_map(|p| if c == 1 { [p[0], p[0], p[0], 255] } else { [p[0], p[1], p[2], 255] }).collect()
+}

@@ -1,0 +1,249 @@
+// End-to-end test of the web page in headless Chromium (run by scripts/test-e2e.sh, which builds
+// the package and serves the repository root). Environment: BASE_URL, OUT_DIR (screenshots),
+// USER_DATA_DIR (fresh profile), CHROMIUM, DATA_DIR (../shared/data), GLOW_E2E_MODEL (optional
+// model path under the root instead of www/models/default.safetensors).
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k, d) => process.env[k] || d;
+const BASE = env('BASE_URL', 'http://127.0.0.1:8080');
+const OUT = env('OUT_DIR', 'test-output/e2e');
+const DATA = env('DATA_DIR', '../shared/data');
+const MODEL = env('GLOW_E2E_MODEL', '');
+const TIMEOUT = Number(env('E2E_TIMEOUT_MS', '300000'));
+
+const ARGS = [
+  '--enable-unsafe-webgpu', // WebGPU in headless Chromium (SwiftShader adapter)
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let failures = 0;
+const results = {};
+function check(ok, what, detail = '') {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? `: ${detail}` : ''}`);
+  if (!ok) failures++;
+}
+
+const url = (q = {}) => {
+  const p = new URLSearchParams(q);
+  if (MODEL) p.set('model', MODEL);
+  const s = p.toString();
+  return `${BASE}/index.html${s ? `?${s}` : ''}`;
+};
+
+/** Pixels of a canvas (by id) as a plain array. */
+const pixels = (page, id) =>
+  page.evaluate((id) => {
+    const c = document.getElementById(id);
+    return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+  }, id);
+
+const version = (page, id) => page.evaluate((id) => Number(document.getElementById(id).dataset.version || 0), id);
+
+/** Waits until canvas `id` has been drawn more than `after` times. */
+const drawn = (page, id, after) =>
+  page.waitForFunction(([id, v]) => Number(document.getElementById(id).dataset.version || 0) > v, [id, after], {
+    timeout: TIMEOUT,
+  });
+
+/** Standard deviation of the RGB values (alpha skipped). */
+function spread(px) {
+  let s = 0, s2 = 0, n = 0;
+  for (let i = 0; i < px.length; i++) {
+    if (i % 4 === 3) continue;
+    s += px[i]; s2 += px[i] * px[i]; n++;
+  }
+  const m = s / n;
+  return Math.sqrt(Math.max(0, s2 / n - m * m));
+}
+
+const differing = (a, b) => a.reduce((k, v, i) => k + (v !== b[i] ? 1 : 0), 0);
+
+async function ready(page, shot) {
+  await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: TIMEOUT });
+  const st = await page.evaluate(() => ({
+    state: document.body.dataset.state,
+    error: document.getElementById('error').textContent,
+  }));
+  await page.screenshot({ path: join(OUT, shot), fullPage: true });
+  if (st.state !== 'ready') throw new Error(`page did not get ready: ${st.error}`);
+}
+
+/** Chromium without --enable-unsafe-webgpu has no adapter here: the page must fall back by itself. */
+async function noWebGpu() {
+  const context = await chromium.launchPersistentContext(`${env('USER_DATA_DIR', '/tmp/glow-e2e-profile')}-nogpu`, {
+    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+    headless: true,
+    args: ARGS.filter((a) => a !== '--enable-unsafe-webgpu'),
+    viewport: { width: 1200, height: 1100 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  try {
+    await page.goto(url(), { timeout: TIMEOUT });
+    await ready(page, '08-no-webgpu.png');
+    const st = await page.evaluate(async () => ({
+      hasAdapter: !!(navigator.gpu && (await navigator.gpu.requestAdapter())),
+      backend: document.body.dataset.backend,
+      notice: document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent,
+    }));
+    if (st.hasAdapter) {
+      console.log('skip no-WebGPU fallback: this Chromium has a WebGPU adapter even without the flag');
+    } else {
+      check(st.backend === 'cpu', 'without WebGPU the page runs on the CPU');
+      check(/no WebGPU/i.test(st.notice), 'and says so', st.notice);
+      check(spread(await pixels(page, 'grid')) > 2, 'and samples');
+    }
+    check(pageErrors.length === 0, 'no page errors without WebGPU', pageErrors.join(' | '));
+  } catch (e) {
+    check(false, 'no-WebGPU run reached the end', e.message);
+  } finally {
+    await context.close();
+  }
+}
+
+async function run() {
+  const context = await chromium.launchPersistentContext(env('USER_DATA_DIR', '/tmp/glow-e2e-profile'), {
+    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1200, height: 1100 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  // Nothing may come from another origin.
+  const foreign = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(BASE) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url());
+  });
+
+  try {
+    // --- WebGPU: load, sample
+    await page.goto(url(), { timeout: TIMEOUT });
+    await ready(page, '01-loaded-webgpu.png');
+    const info = await page.evaluate(() => ({
+      backend: document.body.dataset.backend,
+      label: document.getElementById('backend').textContent,
+      cfg: JSON.parse(document.getElementById('model-info').textContent),
+      firstSampleMs: Number(document.body.dataset.firstSampleMs),
+      sampleMs: Number(document.body.dataset.sampleMs),
+    }));
+    const { cfg } = info;
+    console.log(`model ${cfg.image_width}x${cfg.image_height}x${cfg.image_channels}, n_bits ${cfg.n_bits}, on ${info.label}`);
+    check(info.backend === 'webgpu', 'runs on WebGPU', info.label);
+    results.first_sample_ms = info.firstSampleMs;
+    results.webgpu_ms_per_sample = info.sampleMs / 8;
+
+    const grid1 = await pixels(page, 'grid');
+    check(grid1.length === 4 * 8 * cfg.image_width * cfg.image_height, 'grid holds 8 samples', `${grid1.length} bytes`);
+    check(spread(grid1) > 2, 'samples are not uniform', `std ${spread(grid1).toFixed(1)}`);
+
+    let v = await version(page, 'grid');
+    await page.fill('#seed', '12345');
+    await page.dispatchEvent('#seed', 'change');
+    await drawn(page, 'grid', v);
+    const grid2 = await pixels(page, 'grid');
+    check(differing(grid1, grid2) > grid1.length / 20, 'another seed gives other samples', `${differing(grid1, grid2)} bytes differ`);
+    await page.screenshot({ path: join(OUT, '02-resampled.png'), fullPage: true });
+
+    // --- Encode: the reconstruction is the input up to one quantisation step
+    const grey = cfg.image_channels === 1;
+    const dir = grey ? join(DATA, 'mnist', 'test') : join(DATA, 'celeba64', 'test');
+    const photo = join(dir, readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()[0]);
+    v = await version(page, 'reconstruction');
+    await page.setInputFiles('#photo-input', photo);
+    await drawn(page, 'reconstruction', v);
+    const orig = await pixels(page, 'original');
+    const rec = await pixels(page, 'reconstruction');
+    const step = 2 ** (8 - cfg.n_bits);
+    let maxDiff = 0, outside = 0;
+    for (let i = 0; i < orig.length; i++) {
+      const d = orig[i] - rec[i];
+      maxDiff = Math.max(maxDiff, Math.abs(d));
+      if (d < 0 || d >= step) outside++; // decode gives the bin's floor: 0 <= x - x' < step
+    }
+    check(spread(orig) > 2, `photo ${photo} reached the page`, `std ${spread(orig).toFixed(1)}`);
+    check(outside === 0, `decode(encode(x)) within one step (${step}) of x`, `max |diff| ${maxDiff}, ${outside} values outside`);
+    results.encode_ms = Number(await page.evaluate(() => document.body.dataset.encodeMs));
+    await page.screenshot({ path: join(OUT, '03-encoded.png'), fullPage: true });
+
+    // --- Interpolate: moving the slider changes the image; the photo is an endpoint
+    const interp1 = await pixels(page, 'interp');
+    for (const [t, shot] of [['0.1', '04-interp-0.1.png'], ['0.9', '05-interp-0.9.png']]) {
+      v = await version(page, 'interp');
+      await page.fill('#interp-t', t);
+      await page.dispatchEvent('#interp-t', 'input');
+      await drawn(page, 'interp', v);
+      await page.screenshot({ path: join(OUT, shot), fullPage: true });
+    }
+    const interp2 = await pixels(page, 'interp');
+    check(differing(interp1, interp2) > 0, 'interpolation slider changes the image', `${differing(interp1, interp2)} bytes differ`);
+    v = await version(page, 'interp');
+    await page.selectOption('#interp-b', 'photo');
+    await drawn(page, 'interp', v);
+    const interp3 = await pixels(page, 'interp');
+    check(differing(interp2, interp3) > 0, 'the encoded photo can be an endpoint');
+
+    // --- A bad weights file: readable message, previous model kept
+    await page.setInputFiles('#weights-input', {
+      name: 'broken.safetensors',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from('this is not a safetensors file at all'),
+    });
+    await page.waitForFunction(() => !document.getElementById('error').hidden, null, { timeout: TIMEOUT });
+    const err = await page.textContent('#error');
+    check(/broken\.safetensors/.test(err) && /bad weights/.test(err), 'bad weights file gives a readable message', err.replace(/\n/g, ' | '));
+    v = await version(page, 'grid');
+    await page.fill('#seed', '7');
+    await page.dispatchEvent('#seed', 'change');
+    await drawn(page, 'grid', v);
+    check(spread(await pixels(page, 'grid')) > 2, 'the previous model still samples');
+    await page.screenshot({ path: join(OUT, '06-bad-weights.png'), fullPage: true });
+
+    // --- A good weights file through the same input (the model itself) replaces the model
+    const modelFile = MODEL || 'www/models/default.safetensors';
+    v = await version(page, 'grid');
+    await page.setInputFiles('#weights-input', modelFile);
+    await drawn(page, 'grid', v);
+    const status = await page.textContent('#status');
+    check(/^Loaded /.test(status) && (await page.isHidden('#error')), 'a user weights file loads', status);
+
+    // --- CPU fallback (?cpu=1)
+    await page.goto(url({ cpu: '1' }), { timeout: TIMEOUT });
+    await ready(page, '07-cpu.png');
+    const cpu = await page.evaluate(() => ({
+      backend: document.body.dataset.backend,
+      notice: document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent,
+      sampleMs: Number(document.body.dataset.sampleMs),
+    }));
+    check(cpu.backend === 'cpu', 'cpu=1 runs on the CPU');
+    check(/CPU/.test(cpu.notice), 'the page says it runs on the CPU', cpu.notice);
+    check(spread(await pixels(page, 'grid')) > 2, 'the CPU backend samples');
+    results.cpu_ms_per_sample = cpu.sampleMs / 8;
+
+    check(foreign.length === 0, 'no request leaves the origin', foreign.join(' '));
+    check(pageErrors.length === 0, 'no page errors', pageErrors.join(' | '));
+  } catch (e) {
+    check(false, 'test ran to the end', e.message);
+    await page.screenshot({ path: join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+  } finally {
+    await context.close();
+  }
+  await noWebGpu();
+  console.log(`timings: ${JSON.stringify(results)}`);
+  console.log(failures ? `${failures} check(s) FAILED` : 'all checks passed');
+  process.exit(failures ? 1 : 0);
+}
+
+run();

@@ -1,0 +1,233 @@
+// The page: wires the panels to the model (www/glow.js) and the canvases (www/pixels.js).
+// `?cpu=1` forces the CPU backend; `?model=URL` loads another same-origin model.
+import { fetchBytes, latest, loadModel, Queue } from './glow.js';
+import { drawImages, fileToPixels, tile } from './pixels.js';
+
+const N_SAMPLES = 8;
+const GRID_COLS = 4;
+const params = new URLSearchParams(location.search);
+const forceCpu = params.get('cpu') === '1';
+const defaultModel = params.get('model') || 'www/models/default.safetensors';
+
+const $ = (id) => document.getElementById(id);
+const queue = new Queue();
+
+const state = {
+  app: null,
+  bytes: null, // the loaded model's file, to rebuild it on the CPU after a lost device
+  w: 0, h: 0,
+  samples: null, // RGBA of the last batch
+  photo: null, // flat latent of the encoded photo
+  latents: new Map(), // interpolation endpoints by <select> value
+};
+
+function setStatus(text, progress) {
+  $('status').textContent = text;
+  if (progress === undefined) $('progress').removeAttribute('value');
+  else $('progress').value = progress;
+}
+
+function showError(message) {
+  $('error').textContent = message;
+  $('error').hidden = !message;
+}
+
+const ms = (t0) => performance.now() - t0;
+
+/** Runs a model job in the queue; errors are shown (a lost GPU device moves to the CPU). */
+async function job(fn) {
+  try {
+    return await queue.run(fn);
+  } catch (e) {
+    const msg = e?.message ?? String(e);
+    showError(msg);
+    if (state.app?.is_gpu() && /device lost|WebGPU error/i.test(msg) && state.bytes) {
+      await queue.run(() => useModel(state.bytes, true));
+      showNotice('The WebGPU device failed; now running on the CPU (slower).');
+    }
+    return undefined;
+  }
+}
+
+/** A plain notice; `detail` (e.g. why WebGPU failed) goes to its tooltip and the console. */
+function showNotice(text, detail) {
+  $('notice').textContent = text;
+  $('notice').title = detail ?? '';
+  $('notice').hidden = !text;
+  if (detail) console.info(`${text} ${detail}`);
+}
+
+/** Builds a model from `bytes` and makes it current; the previous one stays if this throws. */
+async function useModel(bytes, cpu) {
+  const next = await loadModel(bytes, cpu);
+  state.app?.free();
+  state.app = next;
+  state.bytes = bytes;
+  state.w = next.width();
+  state.h = next.height();
+  state.samples = null;
+  state.photo = null;
+  state.latents.clear();
+  $('backend').textContent = next.backend();
+  document.body.dataset.backend = next.is_gpu() ? 'webgpu' : 'cpu';
+  $('model-info').textContent = JSON.stringify(JSON.parse(next.config_json()), null, 2);
+  if (cpu && forceCpu) showNotice('CPU forced by ?cpu=1: running on the CPU, slower.');
+  else if (!next.is_gpu()) showNotice('No WebGPU: running on the CPU, slower.', next.gpu_error());
+  else showNotice('');
+  for (const id of ['original', 'reconstruction', 'interp']) {
+    const c = $(id);
+    c.width = state.w;
+    c.height = state.h;
+    c.getContext('2d').clearRect(0, 0, state.w, state.h);
+  }
+  $('encode-time').textContent = '';
+  fillEndpoints();
+}
+
+function fillEndpoints() {
+  for (const [id, def] of [['interp-a', 's0'], ['interp-b', 's1']]) {
+    const sel = $(id);
+    const keep = sel.value;
+    sel.replaceChildren();
+    for (let i = 0; i < N_SAMPLES; i++) sel.add(new Option(`sample ${i + 1}`, `s${i}`));
+    if (state.photo) sel.add(new Option('encoded photo', 'photo'));
+    sel.value = [...sel.options].some((o) => o.value === keep) ? keep : def;
+  }
+}
+
+async function sample() {
+  const t = Number($('temperature').value);
+  const seed = Number($('seed').value) >>> 0;
+  await job(async () => {
+    const t0 = performance.now();
+    const rgba = await state.app.sample(N_SAMPLES, t, seed);
+    const took = ms(t0);
+    state.samples = rgba;
+    for (const k of [...state.latents.keys()]) if (k.startsWith('s')) state.latents.delete(k);
+    drawImages($('grid'), rgba, N_SAMPLES, state.w, state.h, GRID_COLS);
+    $('sample-time').textContent =
+      `${N_SAMPLES} samples in ${took.toFixed(0)} ms (${(took / N_SAMPLES).toFixed(1)} ms each) · T = ${t.toFixed(2)}, seed ${seed}`;
+    document.body.dataset.sampleMs = took.toFixed(1);
+    showError('');
+  });
+  await interpolate();
+}
+const sampleLatest = latest(sample);
+
+/** The flat latent behind an interpolation endpoint (encoding a sample is exact). */
+async function endpoint(key) {
+  if (key === 'photo') return state.photo;
+  if (!state.latents.has(key)) {
+    if (!state.samples) return null;
+    const i = Number(key.slice(1));
+    state.latents.set(key, await state.app.encode(tile(state.samples, i, state.w, state.h)));
+  }
+  return state.latents.get(key);
+}
+
+const interpolate = latest(async () => {
+  const t = Number($('interp-t').value);
+  await job(async () => {
+    const a = await endpoint($('interp-a').value);
+    const b = await endpoint($('interp-b').value);
+    if (!a || !b) return;
+    const t0 = performance.now();
+    const img = await state.app.decode(state.app.interpolate(a, b, t));
+    drawImages($('interp'), img, 1, state.w, state.h);
+    $('interp-time').textContent = `t = ${t.toFixed(2)} · decoded in ${ms(t0).toFixed(0)} ms`;
+  });
+});
+
+async function encodeFile(file) {
+  if (!file || !state.app) return;
+  showError('');
+  let pixels;
+  try {
+    pixels = await fileToPixels(file, state.w, state.h);
+  } catch (e) {
+    showError(`could not read ${file.name} as an image: ${e?.message ?? e}`);
+    return;
+  }
+  await job(async () => {
+    drawImages($('original'), state.app.prepare_image(pixels), 1, state.w, state.h);
+    const t0 = performance.now();
+    const z = await state.app.encode(pixels);
+    const tEnc = ms(t0);
+    const back = await state.app.decode(z);
+    drawImages($('reconstruction'), back, 1, state.w, state.h);
+    state.photo = z;
+    $('encode-time').textContent = `${file.name}: encoded in ${tEnc.toFixed(0)} ms, decoded in ${(ms(t0) - tEnc).toFixed(0)} ms`;
+    document.body.dataset.encodeMs = tEnc.toFixed(1);
+  });
+  fillEndpoints();
+}
+
+async function loadWeightsFile(file) {
+  if (!file) return;
+  showError('');
+  setStatus(`Loading ${file.name}…`);
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const ok = await job(async () => {
+    try {
+      await useModel(bytes, forceCpu);
+      return true;
+    } catch (e) {
+      throw new Error(`Could not load ${file.name}; the previous model stays loaded.\n${e?.message ?? e}`);
+    }
+  });
+  setStatus(ok ? `Loaded ${file.name}` : 'Ready');
+  if (ok) await sample();
+}
+
+function wire() {
+  $('temperature').addEventListener('input', () => {
+    $('temperature-value').textContent = Number($('temperature').value).toFixed(2);
+    sampleLatest();
+  });
+  $('seed').addEventListener('change', () => sampleLatest());
+  $('reroll').addEventListener('click', () => {
+    $('seed').value = String(Math.floor(Math.random() * 2 ** 32));
+    sampleLatest();
+  });
+  $('interp-t').addEventListener('input', () => interpolate());
+  $('interp-a').addEventListener('change', () => interpolate());
+  $('interp-b').addEventListener('change', () => interpolate());
+  $('photo-input').addEventListener('change', (e) => encodeFile(e.target.files[0]));
+  $('weights-input').addEventListener('change', (e) => loadWeightsFile(e.target.files[0]));
+  const drop = $('drop-zone');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    encodeFile(e.dataTransfer.files[0]);
+  });
+}
+
+async function boot() {
+  wire();
+  const t0 = performance.now();
+  try {
+    setStatus('Downloading model…', 0);
+    const bytes = await fetchBytes(defaultModel, (got, total) => {
+      const mb = (got / 1e6).toFixed(1);
+      setStatus(total ? `Downloading model… ${mb} / ${(total / 1e6).toFixed(1)} MB` : `Downloading model… ${mb} MB`,
+        total ? got / total : undefined);
+    });
+    setStatus('Building the model…');
+    await queue.run(() => useModel(bytes, forceCpu));
+  } catch (e) {
+    setStatus('No model loaded');
+    showError(`Could not load the default model (${defaultModel}): ${e?.message ?? e}\nLoad a .safetensors file below.`);
+    document.body.dataset.state = 'error';
+    return;
+  }
+  setStatus('Compiling shaders and sampling…');
+  await sample();
+  // performance.now() counts from navigation: the time to first sample includes the download.
+  document.body.dataset.firstSampleMs = performance.now().toFixed(0);
+  setStatus(`Ready: first samples ${performance.now().toFixed(0)} ms after opening the page (download, build and first batch: ${ms(t0).toFixed(0)} ms)`);
+  document.body.dataset.state = 'ready';
+}
+
+boot();
