@@ -3,9 +3,16 @@
 //! The GPU backend must find a WebGPU adapter (a missing one is a failure, never a skip), and a
 //! small Glow with non-trivial parameters must encode, decode and sample on WebGPU like the f64
 //! CPU reference. The f32 CPU backend (the no-GPU fallback) must also work in wasm.
+//!
+//! The page's API, `GlowApp`, is tested on a weights file made here with `save_weights`, loaded
+//! on WebGPU and with the CPU forced: `sample`, `encode`, `decode`, `decode_many` and
+//! `interpolate` against the f64 CPU backend and against each other, and bad weights files and
+//! bad arguments rejected with a JS `Error` naming the problem (never a panic).
 #![cfg(target_arch = "wasm32")]
 
-use glowgpu::{CpuBackend, Glow, GlowConfig, GpuBackend, Params};
+use glowgpu::web::GlowApp;
+use glowgpu::{save_weights, CpuBackend, Glow, GlowConfig, GpuBackend, Params};
+use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -184,4 +191,329 @@ async fn cpu_f32_round_trip() {
     let back = m.decode(&e.latents, None).await.expect("CPU f32 decode");
     let wrong = (0..img.len()).filter(|&i| back[i] != img[i]).count();
     assert_eq!(wrong, 0, "CPU f32 decode(encode(x)) != x at {wrong} of {} bytes", img.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page's API, `GlowApp`: a small model serialised with `save_weights`, loaded from bytes on
+// WebGPU and with the CPU forced, against the f64 CPU reference and against each other.
+// ---------------------------------------------------------------------------------------------
+
+/// The test model's config, parameters and weights file.
+fn weights_file() -> (GlowConfig, Params, Vec<u8>) {
+    let cfg = config();
+    let params = perturbed_params(&cfg);
+    let bytes = save_weights(&cfg, &params).expect("save_weights");
+    (cfg, params, bytes)
+}
+
+/// The message of the JS `Error` a `GlowApp` call rejected with.
+fn js_message(e: JsError) -> String {
+    let v = JsValue::from(e);
+    match v.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => panic!("rejected with a non-Error value: {v:?}"),
+    }
+}
+
+/// Unwraps a `GlowApp` result, failing with the JS error's message.
+fn ok<T>(what: &str, r: Result<T, JsError>) -> T {
+    r.unwrap_or_else(|e| panic!("{what}: {}", js_message(e)))
+}
+
+/// The JS error's message of a call that must fail.
+fn err<T>(what: &str, r: Result<T, JsError>) -> String {
+    match r {
+        Ok(_) => panic!("{what}: succeeded, expected an error"),
+        Err(e) => {
+            let m = js_message(e);
+            console_log!("{what}: {m}");
+            m
+        }
+    }
+}
+
+/// `GlowApp::load` on WebGPU (which must be used: no silent CPU fallback here) or the CPU.
+async fn load_app(bytes: &[u8], force_cpu: bool) -> GlowApp {
+    let app = ok("GlowApp::load", GlowApp::load(bytes.to_vec(), force_cpu).await);
+    console_log!("GlowApp backend: {} (gpu: {})", app.backend(), app.is_gpu());
+    if force_cpu {
+        assert!(!app.is_gpu(), "force_cpu gave a GPU model ({})", app.backend());
+        assert_eq!(app.gpu_error(), None, "force_cpu must not try WebGPU");
+    } else {
+        assert!(app.is_gpu(), "GlowApp fell back to the CPU: {:?}", app.gpu_error());
+        assert_eq!(app.gpu_error(), None);
+        assert!(app.backend().starts_with("WebGPU"), "backend {:?}", app.backend());
+    }
+    let cfg = config();
+    assert_eq!((app.height(), app.width(), app.channels()), (8, 8, 3));
+    assert_eq!(app.n_bits(), cfg.n_bits);
+    assert_eq!(app.latent_len(), cfg.latent_sizes().iter().sum::<usize>());
+    assert_eq!(app.latent_len(), cfg.dims());
+    let back: GlowConfig = serde_json::from_str(&app.config_json()).expect("config_json parses");
+    assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&cfg).unwrap());
+    app
+}
+
+/// Image `i` (model layout) of a batch.
+fn image(cfg: &GlowConfig, batch: &[u8], i: usize) -> Vec<u8> {
+    let d = cfg.dims();
+    batch[i * d..(i + 1) * d].to_vec()
+}
+
+/// Model-layout (RGB) bytes as RGBA with an arbitrary alpha (which the page's API ignores).
+fn as_rgba(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3).enumerate().flat_map(|(i, p)| [p[0], p[1], p[2], (i * 37 % 256) as u8]).collect()
+}
+
+/// RGBA output back to the model's RGB layout; every alpha must be 255.
+fn rgb(rgba: &[u8]) -> Vec<u8> {
+    assert_eq!(rgba.len() % 4, 0, "RGBA output of {} bytes", rgba.len());
+    assert!(rgba.chunks_exact(4).all(|p| p[3] == 255), "RGBA output with alpha != 255");
+    rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+}
+
+fn assert_latent_close(what: &str, got: &[f64], want: &[f64]) {
+    assert!(got.iter().all(|v| v.is_finite()), "{what}: non-finite latent");
+    let r = rel_err(got, want);
+    console_log!("{what}: {} values, rel err {r:.3e}", got.len());
+    assert!(r <= REL_TOL, "{what}: relative error {r:.3e} > {REL_TOL:e}");
+}
+
+fn assert_bytes_equal(what: &str, got: &[u8], want: &[u8]) {
+    assert_eq!(got.len(), want.len(), "{what}: {} bytes, expected {}", got.len(), want.len());
+    let wrong: Vec<usize> = (0..want.len()).filter(|&i| got[i] != want[i]).collect();
+    assert!(
+        wrong.is_empty(),
+        "{what}: {} of {} bytes differ, first (index, want, got) {:?}",
+        wrong.len(),
+        want.len(),
+        wrong.iter().take(8).map(|&i| (i, want[i], got[i])).collect::<Vec<_>>()
+    );
+}
+
+/// Images decoded in f32 against another decode: the floor to u8 may move a value sitting near
+/// a bin edge by one level, on at most 1% of the bytes; nothing may differ by more.
+fn assert_images_close(what: &str, got: &[u8], want: &[u8]) {
+    assert_eq!(got.len(), want.len(), "{what}: {} bytes, expected {}", got.len(), want.len());
+    let diffs: Vec<u8> = got.iter().zip(want).map(|(a, b)| a.abs_diff(*b)).collect();
+    let exact = diffs.iter().filter(|&&d| d == 0).count();
+    let max = diffs.iter().copied().max().unwrap_or(0);
+    console_log!("{what}: {exact}/{} bytes equal, max diff {max}", diffs.len());
+    assert!(max <= 1, "{what}: a byte differs by {max} levels");
+    assert!(
+        (diffs.len() - exact) * 100 <= diffs.len(),
+        "{what}: {} of {} bytes differ by one level (more than 1%)",
+        diffs.len() - exact,
+        diffs.len()
+    );
+}
+
+/// `sample(n, T, seed)` of the comparisons: enough images that the 1% budget of one-level
+/// differences is measured on 6144 bytes, not a few hundred.
+const SAMPLE: (usize, f32, u32) = (32, 0.7, 1234);
+
+/// Checks every numeric call of `app` against the f64 CPU backend run directly.
+async fn check_against_f64(app: &GlowApp, label: &str) {
+    let (cfg, params, _) = weights_file();
+    let mut reference = Glow::from_params(cfg.clone(), params, CpuBackend::<f64>::new()).expect("CPU f64 model");
+    let batch = images(&cfg, 2);
+    let (img_a, img_b) = (image(&cfg, &batch, 0), image(&cfg, &batch, 1));
+
+    // encode: model layout and RGBA (alpha ignored) give the same latent, close to the reference.
+    let mut lats = Vec::new();
+    for (name, img) in [("a", &img_a), ("b", &img_b)] {
+        let lat = ok("encode", app.encode(img.clone()).await);
+        assert_eq!(lat.len(), app.latent_len(), "{label}: encode({name}) length");
+        let lat_rgba = ok("encode RGBA", app.encode(as_rgba(img)).await);
+        assert_eq!(lat, lat_rgba, "{label}: encode({name}) differs between RGB and RGBA input");
+        let want = reference.encode(img, 1, None).await.expect("CPU f64 encode").latents.flat(0);
+        assert_latent_close(&format!("{label}: encode({name}) vs f64"), &lat, &want);
+
+        // decode: the round trip gives back the input bytes exactly, from its own latent and
+        // from the f64 reference's.
+        let back = rgb(&ok("decode", app.decode(lat.clone()).await));
+        assert_bytes_equal(&format!("{label}: decode(encode({name}))"), &back, img);
+        let back = rgb(&ok("decode f64 latent", app.decode(want.clone()).await));
+        assert_bytes_equal(&format!("{label}: decode(f64 encode({name}))"), &back, img);
+        lats.push((lat, want));
+    }
+    let ((la, ra), (lb, rb)) = (lats[0].clone(), lats[1].clone());
+
+    // decode_many: the same images as one decode per latent.
+    let both = rgb(&ok("decode_many", app.decode_many([la.clone(), lb.clone()].concat(), 2).await));
+    assert_bytes_equal(&format!("{label}: decode_many"), &both, &[img_a.clone(), img_b.clone()].concat());
+
+    // decode of a latent that is no encoded image (noise), against the reference.
+    let mut rng = SplitMix(77);
+    let noise: Vec<f64> = (0..app.latent_len()).map(|_| 0.8 * rng.signed()).collect();
+    let got = rgb(&ok("decode noise", app.decode(noise.clone()).await));
+    let lat = glowgpu::Latents::from_flat(&cfg, &[noise]).expect("from_flat");
+    let want = reference.decode(&lat, None).await.expect("CPU f64 decode");
+    assert_images_close(&format!("{label}: decode(noise) vs f64"), &got, &want);
+
+    // interpolate: exact endpoints, the mean at 0.5; decoded like the reference's interpolation.
+    let at = |t: f64| ok("interpolate", app.interpolate(la.clone(), lb.clone(), t));
+    assert_eq!(at(0.0), la, "{label}: interpolate(a, b, 0) != a");
+    assert_eq!(at(1.0), lb, "{label}: interpolate(a, b, 1) != b");
+    let mid = at(0.5);
+    for (i, ((m, x), y)) in mid.iter().zip(&la).zip(&lb).enumerate() {
+        let mean = (x + y) / 2.0;
+        assert!(
+            (m - mean).abs() <= f64::EPSILON * (x.abs() + y.abs()),
+            "{label}: interpolate(a, b, 0.5)[{i}] = {m}, mean of {x} and {y} is {mean}"
+        );
+    }
+    let ref_mid: Vec<f64> = ra.iter().zip(&rb).map(|(x, y)| (x + y) / 2.0).collect();
+    assert_latent_close(&format!("{label}: interpolate(a, b, 0.5) vs f64"), &mid, &ref_mid);
+    let back = rgb(&ok("decode interpolate 0", app.decode(at(0.0)).await));
+    assert_bytes_equal(&format!("{label}: decode(interpolate(a, b, 0))"), &back, &img_a);
+    let back = rgb(&ok("decode interpolate 1", app.decode(at(1.0)).await));
+    assert_bytes_equal(&format!("{label}: decode(interpolate(a, b, 1))"), &back, &img_b);
+    let got = rgb(&ok("decode midpoint", app.decode(mid).await));
+    let lat = glowgpu::Latents::from_flat(&cfg, &[ref_mid]).expect("from_flat");
+    let want = reference.decode(&lat, None).await.expect("CPU f64 decode");
+    assert_images_close(&format!("{label}: decode(interpolate(a, b, 0.5)) vs f64"), &got, &want);
+
+    // sample: the reference's device-side noise stream; the same seed gives the same images.
+    let (n, t, seed) = SAMPLE;
+    let got = ok("sample", app.sample(n, t, seed).await);
+    assert_eq!(got.len(), n * cfg.image_height * cfg.image_width * 4, "{label}: sample length");
+    let got = rgb(&got);
+    let want = reference.sample(n, t, seed as u64, None).await.expect("CPU f64 sample");
+    assert_images_close(&format!("{label}: sample vs f64"), &got, &want);
+    let again = rgb(&ok("sample again", app.sample(n, t, seed).await));
+    assert_bytes_equal(&format!("{label}: sample with the same seed"), &again, &got);
+    let other = rgb(&ok("sample other seed", app.sample(n, t, seed + 1).await));
+    assert_ne!(other, got, "{label}: another seed gave the same samples");
+}
+
+#[wasm_bindgen_test]
+async fn glow_app_gpu_matches_cpu_f64() {
+    let (_, _, bytes) = weights_file();
+    let app = load_app(&bytes, false).await;
+    check_against_f64(&app, "GlowApp GPU").await;
+}
+
+#[wasm_bindgen_test]
+async fn glow_app_cpu_matches_cpu_f64() {
+    let (_, _, bytes) = weights_file();
+    let app = load_app(&bytes, true).await;
+    check_against_f64(&app, "GlowApp CPU").await;
+}
+
+#[wasm_bindgen_test]
+async fn glow_app_cpu_matches_gpu() {
+    let (cfg, _, bytes) = weights_file();
+    let gpu = load_app(&bytes, false).await;
+    let cpu = load_app(&bytes, true).await;
+    let batch = images(&cfg, 2);
+    let (img_a, img_b) = (image(&cfg, &batch, 0), image(&cfg, &batch, 1));
+
+    let la = ok("GPU encode", gpu.encode(img_a.clone()).await);
+    let lb = ok("GPU encode", gpu.encode(as_rgba(&img_b)).await);
+    let ca = ok("CPU encode", cpu.encode(img_a.clone()).await);
+    let cb = ok("CPU encode", cpu.encode(as_rgba(&img_b)).await);
+    assert_latent_close("encode(a): CPU vs GPU", &ca, &la);
+    assert_latent_close("encode(b): CPU vs GPU", &cb, &lb);
+
+    // Each decodes the other's latents back to the input exactly.
+    for (app, name, lat, img) in [(&cpu, "CPU", &la, &img_a), (&gpu, "GPU", &ca, &img_a), (&cpu, "CPU", &lb, &img_b)] {
+        let back = rgb(&ok("decode", app.decode(lat.clone()).await));
+        assert_bytes_equal(&format!("{name} decode of the other's latent"), &back, img);
+    }
+
+    // Interpolation is plain f64 arithmetic: the same inputs give the same numbers.
+    for t in [0.0, 0.25, 0.5, 1.0, 1.5] {
+        let g = ok("GPU interpolate", gpu.interpolate(la.clone(), lb.clone(), t));
+        let c = ok("CPU interpolate", cpu.interpolate(la.clone(), lb.clone(), t));
+        assert_eq!(g, c, "interpolate at t={t}");
+    }
+    let mid = ok("interpolate", gpu.interpolate(la.clone(), lb.clone(), 0.5));
+    let g = rgb(&ok("GPU decode", gpu.decode(mid.clone()).await));
+    let c = rgb(&ok("CPU decode", cpu.decode(mid).await));
+    assert_images_close("decode(midpoint): CPU vs GPU", &c, &g);
+
+    let (n, t, seed) = SAMPLE;
+    let g = rgb(&ok("GPU sample", gpu.sample(n, t, seed).await));
+    let c = rgb(&ok("CPU sample", cpu.sample(n, t, seed).await));
+    assert_images_close("sample: CPU vs GPU", &c, &g);
+    let g = rgb(&ok("GPU sample", gpu.sample(1, 1.0, 9).await));
+    let c = rgb(&ok("CPU sample", cpu.sample(1, 1.0, 9).await));
+    assert_images_close("sample(1, 1.0, 9): CPU vs GPU", &c, &g);
+}
+
+/// `bytes` with the first f32 of tensor `name` replaced by NaN.
+fn with_nan(bytes: &[u8], name: &str) -> Vec<u8> {
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).expect("safetensors header");
+    let entry = &header[name];
+    assert_eq!(entry["dtype"], "F32", "tensor {name}: {entry}");
+    let start = entry["data_offsets"][0].as_u64().expect("data_offsets") as usize;
+    let at = 8 + header_len + start;
+    let mut out = bytes.to_vec();
+    out[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    out
+}
+
+#[wasm_bindgen_test]
+async fn glow_app_rejects_bad_weights() {
+    let (_, params, bytes) = weights_file();
+    let mut rng = SplitMix(99);
+    let garbage: Vec<u8> = (0..4096).map(|_| rng.next_u64() as u8).collect();
+    let mut garbage_header = bytes.clone();
+    garbage_header[8..40].copy_from_slice(&garbage[..32]);
+    let tensor = params.map.keys().find(|k| k.ends_with(".w")).expect("a weight tensor").clone();
+    let nan = with_nan(&bytes, &tensor);
+    let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
+        ("empty", Vec::new(), vec!["bad weights", "truncated or corrupt"]),
+        ("first 4 bytes", bytes[..4].to_vec(), vec!["bad weights", "truncated or corrupt"]),
+        ("half the file", bytes[..bytes.len() / 2].to_vec(), vec!["bad weights", "truncated or corrupt"]),
+        ("all but the last byte", bytes[..bytes.len() - 1].to_vec(), vec!["bad weights", "truncated or corrupt"]),
+        ("garbage", garbage, vec!["bad weights", "truncated or corrupt"]),
+        ("garbage header", garbage_header, vec!["bad weights", "truncated or corrupt"]),
+        ("a NaN", nan, vec!["bad weights", "non-finite", &tensor]),
+    ];
+    for force_cpu in [true, false] {
+        for (what, file, words) in &cases {
+            let what = format!("load {what} (force_cpu {force_cpu})");
+            let m = err(&what, GlowApp::load(file.clone(), force_cpu).await);
+            for w in words {
+                assert!(m.contains(w), "{what}: message {m:?} does not mention {w:?}");
+            }
+        }
+    }
+    // The intact file still loads.
+    let app = load_app(&bytes, true).await;
+    assert_eq!(app.latent_len(), config().dims());
+}
+
+#[wasm_bindgen_test]
+async fn glow_app_rejects_bad_input() {
+    let (cfg, _, bytes) = weights_file();
+    let app = load_app(&bytes, true).await;
+    let len = app.latent_len();
+    let m = err("sample 0", app.sample(0, 1.0, 1).await);
+    assert!(m.contains("sample count"), "{m}");
+    let m = err("sample 65", app.sample(65, 1.0, 1).await);
+    assert!(m.contains("sample count"), "{m}");
+    let m = err("sample T=NaN", app.sample(1, f32::NAN, 1).await);
+    assert!(m.contains("temperature"), "{m}");
+    let m = err("encode short", app.encode(vec![0; 10]).await);
+    assert!(m.contains("expected one 8x8 image"), "{m}");
+    let m = err("decode short", app.decode(vec![0.0; len - 1]).await);
+    assert!(m.contains(&format!("{len} values")), "{m}");
+    let mut nan = vec![0.0; len];
+    nan[5] = f64::NAN;
+    let m = err("decode NaN", app.decode(nan).await);
+    assert!(m.contains("non-finite"), "{m}");
+    let m = err("decode_many count", app.decode_many(vec![0.0; len], 2).await);
+    assert!(m.contains(&format!("{len} values")), "{m}");
+    let m = err("interpolate length", app.interpolate(vec![0.0; len], vec![0.0; len + 1], 0.5));
+    assert!(m.contains(&format!("{len} values")), "{m}");
+    let m = err("interpolate t", app.interpolate(vec![0.0; len], vec![0.0; len], f64::INFINITY));
+    assert!(m.contains("finite"), "{m}");
+    // The model still works after the rejected calls.
+    let img = image(&cfg, &images(&cfg, 1), 0);
+    let lat = ok("encode", app.encode(img.clone()).await);
+    assert_bytes_equal("round trip after errors", &rgb(&ok("decode", app.decode(lat).await)), &img);
 }
