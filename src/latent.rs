@@ -65,7 +65,7 @@ impl Latents {
     }
 }
 
-/// `a + t·(b − a)`.
+/// `(1 − t)·a + t·b`: exactly `a` at t = 0 and exactly `b` at t = 1 for any inputs.
 pub fn lerp(a: &[f64], b: &[f64], t: f64) -> Vec<f64> {
-    a.iter().zip(b).map(|(x, y)| x + t * (y - x)).collect()
+    a.iter().zip(b).map(|(x, y)| (1.0 - t) * x + t * y).collect()
 }
