@@ -77,6 +77,12 @@ fn u(v: usize) -> u32 {
     v as u32
 }
 
+/// The squeeze between level `s` and the next level `nx`: the kept half `z1` (channels [0, c1) of
+/// `s`) <-> the next level's input.
+pub(crate) fn split_squeeze(n: usize, s: &LevelShape, nx: &LevelShape) -> SqueezeParams {
+    SqueezeParams { n: u(n), h: u(nx.h), w: u(nx.w), c: u(s.c1()), c_total: u(s.c), c_off: 0, _pad: [0; 2] }
+}
+
 impl B<'_> {
     /// An actnorm's params and parameter names.
     pub(crate) fn actnorm(name: &str, pixels: usize, c: usize, relu: bool) -> (ActNormParams, String, String) {
@@ -345,15 +351,7 @@ impl B<'_> {
                 eps.push(e);
                 let nx = shapes[l + 1];
                 let xn = b.g.buf(format!("l{}.in", l + 1), n * nx.pixels() * nx.c);
-                let sp = SqueezeParams {
-                    n: u(n),
-                    h: u(nx.h),
-                    w: u(nx.w),
-                    c: u(s.c1()),
-                    c_total: u(s.c),
-                    c_off: 0,
-                    _pad: [0; 2],
-                };
+                let sp = split_squeeze(n, s, &nx);
                 b.g.push(Squeeze { wide: x, narrow: xn, reverse: false, p: sp });
                 x = xn;
             } else {
@@ -417,15 +415,7 @@ pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeI
         if l + 1 < nl {
             let nx = shapes[l + 1];
             let xl = b.g.buf(format!("l{l}.out"), n * s.pixels() * s.c);
-            let sp = SqueezeParams {
-                n: u(n),
-                h: u(nx.h),
-                w: u(nx.w),
-                c: u(s.c1()),
-                c_total: u(s.c),
-                c_off: 0,
-                _pad: [0; 2],
-            };
+            let sp = split_squeeze(n, &s, &nx);
             b.g.push(Squeeze { wide: xl, narrow: x, reverse: true, p: sp });
             let h = b.split_prior_h(l, &s, xl);
             let p = b.split_prior_params(&s);

@@ -6,7 +6,7 @@
 use crate::backend::{Backend, Host};
 use crate::config::{Coupling as CouplingKind, GlowConfig, LevelShape, Permutation};
 use crate::error::{Error, Result};
-use crate::flow::{EncodeInput, EncodeIo, NetTrace, B};
+use crate::flow::{split_squeeze, EncodeInput, EncodeIo, NetTrace, B};
 use crate::graph::{BufId, Graph, RunArgs};
 use crate::model::{bpd, Glow};
 use crate::ops::actnorm::{ActNormBackward, ActNormBackwardParams};
@@ -17,7 +17,7 @@ use crate::ops::optim::{ema_name, grad_name, init_tensors, trainable, OptConfig}
 use crate::ops::permute::{Permute, PermuteParams};
 use crate::ops::prior::{PriorBackward, PriorBackwardParams};
 use crate::ops::reduce::{ClassLossBackward, MeanHwBackward, ReduceParams};
-use crate::ops::squeeze::{Squeeze, SqueezeParams};
+use crate::ops::squeeze::Squeeze;
 use crate::params::{step_prefix, Params};
 
 /// Buffers of a training graph.
@@ -253,15 +253,7 @@ impl B<'_> {
             } else {
                 let nx = shapes[l + 1];
                 // z1's gradient from the level above, then z2's from the prior, then the prior conv's
-                let sp = SqueezeParams {
-                    n: u(n),
-                    h: u(nx.h),
-                    w: u(nx.w),
-                    c: u(s.c1()),
-                    c_total: u(s.c),
-                    c_off: 0,
-                    _pad: [0; 2],
-                };
+                let sp = split_squeeze(n, &s, &nx);
                 self.g.push(Squeeze {
                     wide: dx,
                     narrow: dnext.expect("gradient from the level above"),

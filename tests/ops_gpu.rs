@@ -22,9 +22,8 @@ const ARGS: RunArgs = RunArgs { seed: 0x1234_5678_9abc, temperature: 0.7 };
 #[test]
 fn conv2d_all_variants() {
     let mut g = gpu();
-    let mut rng = HostRng::new(11);
     // (n, h, w, cin, cin_stride, cin_off, cout, k, edge, epilogue, relu)
-    let cases = [
+    let cases: [ConvCase; 13] = [
         (2, 5, 7, 3, 3, 0, 5, 3, true, true, true),
         (3, 6, 3, 5, 11, 0, 13, 3, true, false, false),
         (2, 4, 9, 7, 7, 0, 8, 1, false, true, false),
@@ -45,30 +44,7 @@ fn conv2d_all_variants() {
         .iter()
         .filter(|c| ConvParams::new(1, 1, 1, c.3, 1, 1, false).vec4_input() && c.4 % 4 == 0 && c.5 % 4 == 0);
     assert_eq!(v4.count(), 5, "both conv entry points must be exercised");
-    for (i, &(n, h, w, cin, stride, off, cout, k, edge, epi, relu)) in cases.iter().enumerate() {
-        let rows = cin + edge as usize;
-        let xs = randn(&mut rng, n * h * w * stride.max(1), 1.0);
-        let params = param_map(&[
-            (&format!("w{i}"), randn(&mut rng, k * k * rows * cout, 0.3)),
-            (&format!("b{i}"), randn(&mut rng, cout, 0.5)),
-            (&format!("s{i}"), randn(&mut rng, cout, 0.2)),
-        ]);
-        let make = || {
-            let mut gr = Graph::default();
-            let x = gr.io("x", xs.len(), DType::F32);
-            let y = gr.io("y", n * h * w * cout, DType::F32);
-            let mut p = ConvParams::new(n, h, w, cin, cout, k, edge);
-            p.cin_stride = stride as u32;
-            p.cin_off = off as u32;
-            p.epilogue = epi as u32;
-            p.relu = relu as u32;
-            let (bias, logs) = if epi { (Some(format!("b{i}")), Some(format!("s{i}"))) } else { (None, None) };
-            gr.push(Conv2d { x, y, weight: format!("w{i}"), bias, logs, p });
-            (gr, vec![(x, Host::F(xs.clone()))], vec![y])
-        };
-        let (want, got) = cpu_and_gpu(&mut g, &params, make, ARGS);
-        assert_close(&format!("conv case {i}"), &got[0].clone().floats(), &want[0].clone().floats(), TOL);
-    }
+    check_conv_cases(&mut g, &cases, "default kernels");
 }
 
 #[test]
