@@ -1,5 +1,6 @@
 //! `trainer`: evaluate, sample and export Glow models with the same shaders the page uses
 //! (any wgpu adapter, or the CPU backend with `--backend cpu`).
+mod attributes;
 mod checkpoint;
 mod data;
 mod grid;
@@ -88,6 +89,26 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
         backend: BackendKind,
     },
+    /// Attribute directions: mean(z | attribute) − mean(z | not) for every 0/1 CSV column.
+    Attributes {
+        #[arg(long)]
+        weights: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Split of the CSV to average over.
+        #[arg(long, default_value = "train")]
+        split: String,
+        /// Use at most this many images (0 = all).
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Output safetensors (`attr.<column>` tensors).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+        backend: BackendKind,
+    },
     /// Redraws the bits/dim plot of a run's CSV log.
     Plot {
         /// The run's log.csv.
@@ -161,6 +182,30 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Train(a) => train_cmd::run(*a),
         Cmd::Plot { log, out } => plot::plot_log(&log, &out),
+        Cmd::Attributes { weights, data, split, limit, batch, out, backend } => {
+            let (cfg, params) = load(&weights)?;
+            let csv = data.split_csv.clone().context("attributes need --split-csv with 0/1 columns")?;
+            let a = attributes::AttrArgs {
+                data: &data.data,
+                csv: &csv,
+                split: &split,
+                limit,
+                batch,
+                pad: data.pad,
+                out: &out,
+            };
+            let dirs = match backend {
+                BackendKind::Gpu => {
+                    attributes::compute(&mut Glow::from_params(cfg.clone(), params, block_on(GpuBackend::new())?)?, &a)?
+                }
+                BackendKind::Cpu => {
+                    attributes::compute(&mut Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new())?, &a)?
+                }
+            };
+            attributes::save(a.out, &cfg, &dirs)?;
+            eprintln!("wrote {} ({} directions)", out.display(), dirs.len());
+            Ok(())
+        }
         Cmd::Eval { weights, data, split, limit, batch, seed, backend } => {
             let (cfg, params) = load(&weights)?;
             if cfg.image_height != cfg.image_width {

@@ -107,3 +107,62 @@ fn bad_data_gives_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no PNG/JPEG images found"), "{err}");
 }
+
+#[test]
+fn attribute_directions_are_mean_latent_differences() {
+    let root = tmp("attr");
+    let data = root.join("data");
+    dataset(&data);
+    // a CSV: images 0..11 train, `Bright` = 1 for odd ones
+    let mut csv = String::from("file,split,identity,Bright,Odd\n");
+    for i in 0..24u32 {
+        let split = if i < 12 { "train" } else { "test" };
+        csv += &format!("{i:02}.png,{split},{},{},{}\n", i / 2, (i >= 6) as u8, i % 2);
+    }
+    let csv_path = root.join("attrs.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let out = root.join("run");
+    let (ds, os) = (data.to_str().unwrap(), out.to_str().unwrap());
+    trainer(&train_args(ds, os, "2"));
+    let w = out.join("model.safetensors");
+    let dirs = root.join("dirs.safetensors");
+    let cs = csv_path.to_str().unwrap();
+    let args = ["attributes", "--weights", w.to_str().unwrap(), "--data", ds, "--split-csv", cs, "--batch", "5"];
+    let text = trainer(&[&args[..], &["--out", dirs.to_str().unwrap(), "--backend", "cpu"]].concat());
+    assert!(text.contains("2 directions"), "{text}");
+    let bytes = std::fs::read(&dirs).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let got: Vec<f64> = st
+        .tensor("attr.Odd")
+        .unwrap()
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+        .collect();
+    // reference: encode the 12 train images with the library, average by hand
+    let (cfg, params) = glowgpu::load_weights(&std::fs::read(&w).unwrap()).unwrap();
+    let mut m = glowgpu::Glow::from_params(cfg.clone(), params, glowgpu::CpuBackend::<f64>::new()).unwrap();
+    let mut imgs = Vec::new();
+    for i in 0..12u32 {
+        let img = image::open(data.join(format!("{i:02}.png"))).unwrap().to_rgb8();
+        let img = image::imageops::resize(
+            &image::imageops::crop_imm(&img, 0, 0, 10, 10).to_image(),
+            8,
+            8,
+            image::imageops::FilterType::Lanczos3,
+        );
+        imgs.extend(img.into_raw());
+    }
+    let lat = glowgpu::platform::block_on(m.encode(&imgs, 12, None)).unwrap().latents;
+    let d = cfg.dims();
+    let mut want = vec![0.0; d];
+    for i in 0..12 {
+        let z = lat.flat(i);
+        let s = if i % 2 == 1 { 1.0 / 6.0 } else { -1.0 / 6.0 };
+        want.iter_mut().zip(&z).for_each(|(w, x)| *w += s * x);
+    }
+    assert_eq!(got.len(), d);
+    let num: f64 = got.iter().zip(&want).map(|(a, b)| (a - b).powi(2)).sum();
+    let den: f64 = want.iter().map(|b| b * b).sum();
+    assert!((num / den).sqrt() < 1e-4, "direction differs from the mean latent difference: {}", (num / den).sqrt());
+}

@@ -1,0 +1,138 @@
+//! `trainer attributes`: attribute directions in latent space, as the official demo computes them:
+//! for every 0/1 column of the CSV, `mean(z | attribute) − mean(z | not attribute)` over the flat
+//! (per-level standardised) latents of a split. Saved as safetensors (`attr.<column>` tensors of the
+//! latent size, counts and the model config in the metadata) for the page's edit sliders.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use glowgpu::platform::block_on;
+use glowgpu::{Backend, Glow, GlowConfig};
+use safetensors::tensor::{Dtype, TensorView};
+
+use crate::data::{DataSpec, Dataset};
+
+/// The CSV's 0/1 columns (besides `file`, `split`, `identity`) and their values per listed file.
+fn attribute_columns(csv: &Path, split: &str) -> Result<(Vec<String>, HashMap<String, Vec<u8>>)> {
+    let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
+    let fc = header.iter().position(|h| *h == "file").context("CSV has no `file` column")?;
+    let sc = header.iter().position(|h| *h == "split").context("CSV has no `split` column")?;
+    let cols: Vec<usize> =
+        (0..header.len()).filter(|&i| !["file", "split", "identity", "label"].contains(&header[i])).collect();
+    let mut rows = HashMap::new();
+    for (n, line) in lines.enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != header.len() {
+            bail!("{} line {}: {} fields, header has {}", csv.display(), n + 2, f.len(), header.len());
+        }
+        if f[sc] != split {
+            continue;
+        }
+        let vals = cols
+            .iter()
+            .map(|&c| match f[c].trim() {
+                "0" | "-1" => Ok(0u8),
+                "1" => Ok(1u8),
+                v => bail!("{} line {}: column `{}` is `{v}`, expected 0/1", csv.display(), n + 2, header[c]),
+            })
+            .collect::<Result<Vec<u8>>>()?;
+        rows.insert(f[fc].to_string(), vals);
+    }
+    Ok((cols.iter().map(|&c| header[c].to_string()).collect(), rows))
+}
+
+pub struct AttrArgs<'a> {
+    pub data: &'a Path,
+    pub csv: &'a Path,
+    pub split: &'a str,
+    pub limit: usize,
+    pub batch: usize,
+    pub pad: bool,
+    pub out: &'a PathBuf,
+}
+
+/// Directions (and positive / negative counts) per attribute.
+pub fn compute<B: Backend>(m: &mut Glow<B>, a: &AttrArgs) -> Result<Vec<(String, Vec<f64>, usize, usize)>> {
+    let cfg = m.config().clone();
+    if cfg.n_classes > 0 {
+        bail!("attribute directions need an unconditional model");
+    }
+    let (names, rows) = attribute_columns(a.csv, a.split)?;
+    if names.is_empty() {
+        bail!("{} has no 0/1 attribute columns", a.csv.display());
+    }
+    let spec = DataSpec {
+        root: a.data.to_path_buf(),
+        csv: Some(a.csv.to_path_buf()),
+        split: a.split.into(),
+        size: cfg.image_height,
+        channels: cfg.image_channels,
+        pad: a.pad,
+        label_column: None,
+    };
+    let ds = Dataset::open(spec)?;
+    let total = if a.limit == 0 { ds.len() } else { a.limit.min(ds.len()) };
+    let d = cfg.dims();
+    let na = names.len();
+    let (mut pos, mut neg) = (vec![vec![0f64; d]; na], vec![vec![0f64; d]; na]);
+    let (mut npos, mut nneg) = (vec![0usize; na], vec![0usize; na]);
+    let root = a.data;
+    let mut start = 0;
+    while start < total {
+        let n = a.batch.min(total - start);
+        let mut imgs = Vec::with_capacity(n * d);
+        for i in start..start + n {
+            imgs.extend(ds.load(i, false)?);
+        }
+        let lat = block_on(m.encode(&imgs, n, None))?.latents;
+        for (k, i) in (start..start + n).enumerate() {
+            let rel = ds.files[i].strip_prefix(root).unwrap_or(&ds.files[i]).to_string_lossy().replace('\\', "/");
+            let vals = rows.get(&rel).with_context(|| format!("{rel} is not in the CSV"))?;
+            let z = lat.flat(k);
+            for (j, &v) in vals.iter().enumerate() {
+                let (acc, cnt) = if v == 1 { (&mut pos[j], &mut npos[j]) } else { (&mut neg[j], &mut nneg[j]) };
+                acc.iter_mut().zip(&z).for_each(|(s, x)| *s += x);
+                *cnt += 1;
+            }
+        }
+        start += n;
+    }
+    Ok(names
+        .into_iter()
+        .enumerate()
+        .filter(|(j, _)| npos[*j] > 0 && nneg[*j] > 0)
+        .map(|(j, name)| {
+            let dir = pos[j].iter().zip(&neg[j]).map(|(p, q)| p / npos[j] as f64 - q / nneg[j] as f64).collect();
+            (name, dir, npos[j], nneg[j])
+        })
+        .collect())
+}
+
+/// Writes the directions atomically.
+pub fn save(path: &Path, cfg: &GlowConfig, dirs: &[(String, Vec<f64>, usize, usize)]) -> Result<()> {
+    let owned: Vec<(String, Vec<u8>, usize)> = dirs
+        .iter()
+        .map(|(n, v, _, _)| (format!("attr.{n}"), v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect(), v.len()))
+        .collect();
+    let views: Vec<(String, TensorView)> = owned
+        .iter()
+        .map(|(k, b, len)| Ok((k.clone(), TensorView::new(Dtype::F32, vec![*len], b)?)))
+        .collect::<Result<_, safetensors::SafeTensorError>>()?;
+    let counts: HashMap<&str, (usize, usize)> = dirs.iter().map(|(n, _, p, q)| (n.as_str(), (*p, *q))).collect();
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), "glowgpu-attributes".to_string());
+    meta.insert("config".to_string(), serde_json::to_string(cfg)?);
+    meta.insert("counts".to_string(), serde_json::to_string(&counts)?);
+    meta.insert(
+        "recipe".to_string(),
+        "mean(flat z | attribute) - mean(flat z | not attribute); edit z + alpha * d (official demo also scales d by 1.6)"
+            .to_string(),
+    );
+    let bytes = safetensors::serialize(views, Some(meta))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
