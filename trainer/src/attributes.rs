@@ -12,8 +12,14 @@ use safetensors::tensor::{Dtype, TensorView};
 
 use crate::data::{DataSpec, Dataset};
 
+/// Column names, and each listed file's 0/1 values.
+type Columns = (Vec<String>, HashMap<String, Vec<u8>>);
+
+/// One attribute's direction with its positive and negative image counts.
+pub type Direction = (String, Vec<f64>, usize, usize);
+
 /// The CSV's 0/1 columns (besides `file`, `split`, `identity`) and their values per listed file.
-fn attribute_columns(csv: &Path, split: &str) -> Result<(Vec<String>, HashMap<String, Vec<u8>>)> {
+fn attribute_columns(csv: &Path, split: &str) -> Result<Columns> {
     let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
@@ -54,7 +60,7 @@ pub struct AttrArgs<'a> {
 }
 
 /// Directions (and positive / negative counts) per attribute.
-pub fn compute<B: Backend>(m: &mut Glow<B>, a: &AttrArgs) -> Result<Vec<(String, Vec<f64>, usize, usize)>> {
+pub fn compute<B: Backend>(m: &mut Glow<B>, a: &AttrArgs) -> Result<Vec<Direction>> {
     let cfg = m.config().clone();
     if cfg.n_classes > 0 {
         bail!("attribute directions need an unconditional model");
@@ -111,7 +117,7 @@ pub fn compute<B: Backend>(m: &mut Glow<B>, a: &AttrArgs) -> Result<Vec<(String,
 }
 
 /// Writes the directions atomically.
-pub fn save(path: &Path, cfg: &GlowConfig, dirs: &[(String, Vec<f64>, usize, usize)]) -> Result<()> {
+pub fn save(path: &Path, cfg: &GlowConfig, dirs: &[Direction]) -> Result<()> {
     let owned: Vec<(String, Vec<u8>, usize)> = dirs
         .iter()
         .map(|(n, v, _, _)| (format!("attr.{n}"), v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect(), v.len()))
