@@ -231,3 +231,16 @@ async function boot() {
 }
 
 boot();
+
+// "Save PNG": the canvas as drawn (the model's resolution), downloaded from a local blob.
+for (const button of document.querySelectorAll('button.save-png')) {
+  button.addEventListener('click', () => {
+    $(button.dataset.canvas).toBlob((blob) => {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `glow-${button.dataset.canvas}.png`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    }, 'image/png');
+  });
+}

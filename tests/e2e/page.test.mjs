@@ -2,7 +2,7 @@
 // the package and serves the repository root). Environment: BASE_URL, OUT_DIR (screenshots),
 // USER_DATA_DIR (fresh profile), CHROMIUM, DATA_DIR (../shared/data), GLOW_E2E_MODEL (optional
 // model path under the root instead of www/models/default.safetensors).
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -82,6 +82,7 @@ async function noWebGpu() {
     headless: true,
     args: ARGS.filter((a) => a !== '--enable-unsafe-webgpu'),
     viewport: { width: 1200, height: 1100 },
+    acceptDownloads: true,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
@@ -194,6 +195,17 @@ async function run() {
     await drawn(page, 'interp', v);
     const interp3 = await pixels(page, 'interp');
     check(differing(interp2, interp3) > 0, 'the encoded photo can be an endpoint');
+
+    // --- Save PNG: the shown image downloads as a PNG of the model's size
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 30000 }),
+      page.click('button.save-png[data-canvas="interp"]'),
+    ]);
+    const saved = join(OUT, 'saved-interp.png');
+    await download.saveAs(saved);
+    const png = readFileSync(saved);
+    const pngW = png.readUInt32BE(16);
+    check(png.subarray(1, 4).toString() === 'PNG' && pngW === cfg.image_width, 'Save PNG downloads the shown image', `${download.suggestedFilename()} ${pngW}px`);
 
     // --- A bad weights file: readable message, previous model kept
     await page.setInputFiles('#weights-input', {
