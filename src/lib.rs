@@ -1,5 +1,6 @@
 //! Glow (Kingma & Dhariwal 2018) on wgpu: every layer as a WGSL compute shader, with an f32/f64
 //! CPU backend running the same graph. See README.md.
+pub mod attributes;
 pub mod backend;
 pub mod config;
 pub mod error;

@@ -69,6 +69,8 @@ pub struct GlowApp {
     /// The adapter's description, or the CPU's.
     backend: String,
     is_gpu: bool,
+    /// Attribute directions for the edit sliders (`load_attributes`).
+    attributes: RefCell<crate::attributes::Directions>,
 }
 
 #[wasm_bindgen]
@@ -102,7 +104,15 @@ impl GlowApp {
             Model::Gpu(g) => (describe_adapter(&g.backend().info), true),
             Model::Cpu(_) => ("CPU (f32, wasm, one thread)".to_string(), false),
         };
-        Ok(GlowApp { model: RefCell::new(Some(model)), cfg, gpu_error, device_errors, backend, is_gpu })
+        Ok(GlowApp {
+            model: RefCell::new(Some(model)),
+            cfg,
+            gpu_error,
+            device_errors,
+            backend,
+            is_gpu,
+            attributes: Default::default(),
+        })
     }
 
     /// The device running the model: the WebGPU adapter, or the CPU.
@@ -196,7 +206,21 @@ impl GlowApp {
         Ok(to_rgba(&self.model_pixels(&image)?, self.cfg.image_channels))
     }
 
-    /// `a + t·(b − a)` of two flat latents.
+    /// Loads attribute directions (`trainer attributes` output) for this model; returns their
+    /// names, in slider order. A bad file is an error and keeps the previous directions.
+    pub fn load_attributes(&self, bytes: Vec<u8>) -> Result<Vec<String>, JsError> {
+        let d = crate::attributes::Directions::load(&bytes, self.latent_len()).map_err(js_err)?;
+        let names = d.names.clone();
+        *self.attributes.borrow_mut() = d;
+        Ok(names)
+    }
+
+    /// `z + Σ αᵢ·dᵢ` over the loaded attribute directions (one weight per attribute).
+    pub fn edit(&self, flat: Vec<f64>, alphas: Vec<f64>) -> Result<Vec<f64>, JsError> {
+        self.attributes.borrow().edit(&flat, &alphas).map_err(js_err)
+    }
+
+    /// `(1 − t)·a + t·b` of two flat latents.
     pub fn interpolate(&self, a: Vec<f64>, b: Vec<f64>, t: f64) -> Result<Vec<f64>, JsError> {
         let len = self.latent_len();
         if a.len() != len || b.len() != len {

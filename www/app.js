@@ -74,7 +74,7 @@ async function useModel(bytes, cpu) {
   if (cpu && forceCpu) showNotice('CPU forced by ?cpu=1: running on the CPU, slower.');
   else if (!next.is_gpu()) showNotice('No WebGPU: running on the CPU, slower.', next.gpu_error());
   else showNotice('');
-  for (const id of ['original', 'reconstruction', 'interp']) {
+  for (const id of ['original', 'reconstruction', 'interp', 'edited']) {
     const c = $(id);
     c.width = state.w;
     c.height = state.h;
@@ -85,7 +85,7 @@ async function useModel(bytes, cpu) {
 }
 
 function fillEndpoints() {
-  for (const [id, def] of [['interp-a', 's0'], ['interp-b', 's1']]) {
+  for (const [id, def] of [['interp-a', 's0'], ['interp-b', 's1'], ['edit-src', 's0']]) {
     const sel = $(id);
     const keep = sel.value;
     sel.replaceChildren();
@@ -111,6 +111,7 @@ async function sample() {
     showError('');
   });
   await interpolate();
+  if (!$('edit-panel').hidden) await edit();
 }
 const sampleLatest = latest(sample);
 
@@ -135,6 +136,45 @@ const interpolate = latest(async () => {
     const img = await state.app.decode(state.app.interpolate(a, b, t));
     drawImages($('interp'), img, 1, state.w, state.h);
     $('interp-time').textContent = `t = ${t.toFixed(2)} · decoded in ${ms(t0).toFixed(0)} ms`;
+  });
+});
+
+/** Attribute directions shipped beside a model (`<model>.attributes.safetensors`): one slider
+ * each, `z + Σ α·d` on the chosen image; the panel stays hidden when there are none. */
+async function loadAttributes(modelUrl) {
+  $('edit-panel').hidden = true;
+  const url = modelUrl.replace(/\.safetensors$/, '.attributes.safetensors');
+  let names;
+  try {
+    const bytes = await fetchBytes(url);
+    names = state.app.load_attributes(bytes);
+  } catch (e) {
+    console.info(`no attribute directions for ${modelUrl}: ${e?.message ?? e}`);
+    return;
+  }
+  const box = $('sliders');
+  box.replaceChildren();
+  for (const [i, name] of names.entries()) {
+    const label = document.createElement('label');
+    label.textContent = name.replace(/_/g, ' ');
+    const input = Object.assign(document.createElement('input'), { type: 'range', min: -1, max: 1, step: 0.05, value: 0 });
+    input.dataset.index = String(i);
+    input.addEventListener('input', () => edit());
+    label.append(input);
+    box.append(label);
+  }
+  $('edit-panel').hidden = false;
+}
+
+const edit = latest(async () => {
+  await job(async () => {
+    const z = await endpoint($('edit-src').value);
+    if (!z) return;
+    const alphas = [...$('sliders').querySelectorAll('input')].map((s) => Number(s.value));
+    const t0 = performance.now();
+    const img = await state.app.decode(state.app.edit(z, alphas));
+    drawImages($('edited'), img, 1, state.w, state.h);
+    $('edit-time').textContent = `decoded in ${ms(t0).toFixed(0)} ms`;
   });
 });
 
@@ -192,6 +232,11 @@ function wire() {
   $('interp-t').addEventListener('input', () => interpolate());
   $('interp-a').addEventListener('change', () => interpolate());
   $('interp-b').addEventListener('change', () => interpolate());
+  $('edit-src').addEventListener('change', () => edit());
+  $('edit-reset').addEventListener('click', () => {
+    for (const s of $('sliders').querySelectorAll('input')) s.value = '0';
+    edit();
+  });
   $('photo-input').addEventListener('change', (e) => encodeFile(e.target.files[0]));
   $('weights-input').addEventListener('change', (e) => loadWeightsFile(e.target.files[0]));
   const drop = $('drop-zone');
@@ -216,6 +261,7 @@ async function boot() {
     });
     setStatus('Building the model…');
     await queue.run(() => useModel(bytes, forceCpu));
+    await loadAttributes(defaultModel);
   } catch (e) {
     setStatus('No model loaded');
     showError(`Could not load the default model (${defaultModel}): ${e?.message ?? e}\nLoad a .safetensors file below.`);

@@ -24,7 +24,7 @@ export async function fetchBytes(url, onProgress) {
     if (done) break;
     chunks.push(value);
     received += value.length;
-    onProgress(received, total);
+    onProgress?.(received, total);
   }
   const out = new Uint8Array(received);
   let o = 0;

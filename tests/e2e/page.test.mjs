@@ -196,6 +196,20 @@ async function run() {
     const interp3 = await pixels(page, 'interp');
     check(differing(interp2, interp3) > 0, 'the encoded photo can be an endpoint');
 
+    // --- Edit: attribute sliders (directions shipped beside the default model) change the image
+    if (!MODEL && !(await page.isHidden('#edit-panel'))) {
+      await drawn(page, 'edited', 0);
+      const before = await pixels(page, 'edited');
+      v = await version(page, 'edited');
+      await page.$eval('#sliders input', (el) => { el.value = '1'; el.dispatchEvent(new Event('input')); });
+      await drawn(page, 'edited', v);
+      const after = await pixels(page, 'edited');
+      check(differing(before, after) > 0, 'an attribute slider changes the image', `${differing(before, after)} bytes differ`);
+      await page.screenshot({ path: join(OUT, '05b-edit.png'), fullPage: true });
+    } else {
+      check(!!MODEL, 'the default model ships attribute directions (edit panel shown)');
+    }
+
     // --- Save PNG: the shown image downloads as a PNG of the model's size
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 30000 }),

@@ -18,7 +18,8 @@ type Columns = (Vec<String>, HashMap<String, Vec<u8>>);
 /// One attribute's direction with its positive and negative image counts.
 pub type Direction = (String, Vec<f64>, usize, usize);
 
-/// The CSV's 0/1 columns (besides `file`, `split`, `identity`) and their values per listed file.
+/// The CSV's 0/1 columns (besides `file`, `split`, `identity`), plus one-vs-rest columns `label_k`
+/// for an integer `label` column, and their values per listed file.
 fn attribute_columns(csv: &Path, split: &str) -> Result<Columns> {
     let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
     let mut lines = text.lines();
@@ -27,16 +28,28 @@ fn attribute_columns(csv: &Path, split: &str) -> Result<Columns> {
     let sc = header.iter().position(|h| *h == "split").context("CSV has no `split` column")?;
     let cols: Vec<usize> =
         (0..header.len()).filter(|&i| !["file", "split", "identity", "label"].contains(&header[i])).collect();
+    // an integer `label` column (e.g. MNIST digits) becomes one-vs-rest columns `label_k`
+    let lc = header.iter().position(|h| *h == "label");
+    let all: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let mut classes = 0;
+    if let Some(c) = lc {
+        for (n, f) in all.iter().enumerate() {
+            let v: usize = f
+                .get(c)
+                .and_then(|v| v.trim().parse().ok())
+                .with_context(|| format!("{} line {}: `label` is not a class index", csv.display(), n + 2))?;
+            classes = classes.max(v + 1);
+        }
+    }
     let mut rows = HashMap::new();
-    for (n, line) in lines.enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
+    for (n, f) in all.iter().enumerate() {
         if f.len() != header.len() {
             bail!("{} line {}: {} fields, header has {}", csv.display(), n + 2, f.len(), header.len());
         }
         if f[sc] != split {
             continue;
         }
-        let vals = cols
+        let mut vals = cols
             .iter()
             .map(|&c| match f[c].trim() {
                 "0" | "-1" => Ok(0u8),
@@ -44,9 +57,15 @@ fn attribute_columns(csv: &Path, split: &str) -> Result<Columns> {
                 v => bail!("{} line {}: column `{}` is `{v}`, expected 0/1", csv.display(), n + 2, header[c]),
             })
             .collect::<Result<Vec<u8>>>()?;
+        if let Some(c) = lc {
+            let y: usize = f[c].trim().parse()?;
+            vals.extend((0..classes).map(|k| (k == y) as u8));
+        }
         rows.insert(f[fc].to_string(), vals);
     }
-    Ok((cols.iter().map(|&c| header[c].to_string()).collect(), rows))
+    let mut names: Vec<String> = cols.iter().map(|&c| header[c].to_string()).collect();
+    names.extend((0..classes).map(|k| format!("label_{k}")));
+    Ok((names, rows))
 }
 
 pub struct AttrArgs<'a> {

@@ -1,0 +1,66 @@
+//! Attribute directions in the flat latent space (written by `trainer attributes`:
+//! `mean(z | attribute) − mean(z | not attribute)`), and the edit `z + Σ αᵢ·dᵢ`.
+use crate::error::{Error, Result};
+
+/// Named directions, each of the model's flat latent length.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Directions {
+    pub names: Vec<String>,
+    pub dirs: Vec<Vec<f64>>,
+}
+
+impl Directions {
+    /// Reads `attr.<name>` tensors (F32) from safetensors bytes; each must hold `latent_len` values.
+    pub fn load(bytes: &[u8], latent_len: usize) -> Result<Self> {
+        let st = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::Weights(format!("attribute file: truncated or corrupt safetensors file: {e}")))?;
+        let mut out = Directions::default();
+        let mut tensors: Vec<_> = st.tensors();
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, view) in tensors {
+            let Some(attr) = name.strip_prefix("attr.") else { continue };
+            if view.dtype() != safetensors::Dtype::F32 {
+                return Err(Error::Weights(format!("attribute `{attr}` is {:?}, expected F32", view.dtype())));
+            }
+            let v: Vec<f64> =
+                view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64).collect();
+            if v.len() != latent_len {
+                return Err(Error::Weights(format!(
+                    "attribute `{attr}` has {} values, this model's latent has {latent_len}",
+                    v.len()
+                )));
+            }
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::Weights(format!("attribute `{attr}` holds a non-finite value at index {i}")));
+            }
+            out.names.push(attr.to_string());
+            out.dirs.push(v);
+        }
+        if out.names.is_empty() {
+            return Err(Error::Weights("attribute file holds no `attr.*` tensors".into()));
+        }
+        Ok(out)
+    }
+
+    /// `z + Σ αᵢ·dᵢ` (sliders combine).
+    pub fn edit(&self, z: &[f64], alphas: &[f64]) -> Result<Vec<f64>> {
+        if alphas.len() != self.names.len() {
+            return Err(Error::Input(format!("{} weights for {} attributes", alphas.len(), self.names.len())));
+        }
+        if let Some(d) = self.dirs.first() {
+            if z.len() != d.len() {
+                return Err(Error::Input(format!("latent has {} values, directions {}", z.len(), d.len())));
+            }
+        }
+        if alphas.iter().any(|a| !a.is_finite()) {
+            return Err(Error::Input("attribute weights must be finite".into()));
+        }
+        let mut out = z.to_vec();
+        for (d, &a) in self.dirs.iter().zip(alphas) {
+            if a != 0.0 {
+                out.iter_mut().zip(d).for_each(|(o, x)| *o += a * x);
+            }
+        }
+        Ok(out)
+    }
+}
