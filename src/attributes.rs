@@ -64,3 +64,49 @@ impl Directions {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(tensors: &[(&str, Vec<f32>)]) -> Vec<u8> {
+        let owned: Vec<(String, Vec<u8>, usize)> = tensors
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.iter().flat_map(|x| x.to_le_bytes()).collect(), v.len()))
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView)> = owned
+            .iter()
+            .map(|(n, b, l)| {
+                (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![*l], b).unwrap())
+            })
+            .collect();
+        safetensors::serialize(views, None).unwrap()
+    }
+
+    #[test]
+    fn load_and_edit() {
+        let d = Directions::load(
+            &file(&[("attr.b", vec![0.0, 1.0, 0.0]), ("attr.a", vec![1.0, 0.0, 2.0]), ("other", vec![9.0])]),
+            3,
+        )
+        .unwrap();
+        assert_eq!(d.names, ["a", "b"]);
+        let z = d.edit(&[1.0, 1.0, 1.0], &[0.5, -1.0]).unwrap();
+        assert_eq!(z, vec![1.5, 0.0, 2.0]);
+        assert!(d.edit(&[1.0, 1.0, 1.0], &[0.5]).unwrap_err().to_string().contains("1 weights for 2 attributes"));
+        assert!(d.edit(&[1.0], &[0.0, 0.0]).is_err());
+        assert!(d.edit(&[1.0, 1.0, 1.0], &[f64::NAN, 0.0]).is_err());
+    }
+
+    #[test]
+    fn bad_files_are_named_errors() {
+        let e = Directions::load(&file(&[("attr.a", vec![1.0, 2.0])]), 3).unwrap_err().to_string();
+        assert!(e.contains("attribute `a` has 2 values, this model's latent has 3"), "{e}");
+        let e = Directions::load(&file(&[("attr.a", vec![1.0, f32::NAN, 0.0])]), 3).unwrap_err().to_string();
+        assert!(e.contains("non-finite"), "{e}");
+        let e = Directions::load(&file(&[("x", vec![1.0])]), 1).unwrap_err().to_string();
+        assert!(e.contains("no `attr.*` tensors"), "{e}");
+        let e = Directions::load(b"garbage", 1).unwrap_err().to_string();
+        assert!(e.contains("truncated or corrupt"), "{e}");
+    }
+}
