@@ -178,6 +178,23 @@ const edit = latest(async () => {
   });
 });
 
+const STRIP = 8;
+
+/** The whole interpolation as one strip of STRIP frames (t = 0 … 1), decoded in one batch. */
+async function renderStrip() {
+  await job(async () => {
+    const a = await endpoint($('interp-a').value);
+    const b = await endpoint($('interp-b').value);
+    if (!a || !b) return;
+    const flats = new Float64Array(STRIP * a.length);
+    for (let i = 0; i < STRIP; i++) flats.set(state.app.interpolate(a, b, i / (STRIP - 1)), i * a.length);
+    const t0 = performance.now();
+    const img = await state.app.decode_many(flats, STRIP);
+    drawImages($('strip'), img, STRIP, state.w, state.h, STRIP);
+    $('interp-time').textContent = `morph of ${STRIP} frames decoded in ${ms(t0).toFixed(0)} ms`;
+  });
+}
+
 async function encodeFile(file) {
   if (!file || !state.app) return;
   showError('');
@@ -232,6 +249,7 @@ function wire() {
   $('interp-t').addEventListener('input', () => interpolate());
   $('interp-a').addEventListener('change', () => interpolate());
   $('interp-b').addEventListener('change', () => interpolate());
+  $('strip-render').addEventListener('click', () => renderStrip());
   $('edit-src').addEventListener('change', () => edit());
   $('edit-reset').addEventListener('click', () => {
     for (const s of $('sliders').querySelectorAll('input')) s.value = '0';

@@ -196,6 +196,29 @@ async function run() {
     const interp3 = await pixels(page, 'interp');
     check(differing(interp2, interp3) > 0, 'the encoded photo can be an endpoint');
 
+    // --- The whole morph as a strip: 8 frames from one endpoint to the other
+    v = await version(page, 'strip');
+    await page.click('#strip-render');
+    await drawn(page, 'strip', v);
+    const strip = await pixels(page, 'strip');
+    const frame = 4 * cfg.image_width * cfg.image_height;
+    const stripOk = strip.length === 8 * frame;
+    const rowFrames = [];
+    if (stripOk) {
+      // frames sit side by side in one row: frame i is columns [i·w, (i+1)·w) of every line
+      for (let i = 0; i < 8; i++) {
+        const f = [];
+        for (let y = 0; y < cfg.image_height; y++) {
+          const o = (y * 8 * cfg.image_width + i * cfg.image_width) * 4;
+          f.push(...strip.slice(o, o + 4 * cfg.image_width));
+        }
+        rowFrames.push(f);
+      }
+    }
+    check(stripOk && differing(rowFrames[0], rowFrames[7]) > 0 && differing(rowFrames[3], rowFrames[4]) > 0,
+      'the morph strip renders 8 changing frames', `${strip.length} bytes`);
+    await page.screenshot({ path: join(OUT, '05a-strip.png'), fullPage: true });
+
     // --- Edit: attribute sliders (directions shipped beside the default model) change the image
     if (!MODEL && !(await page.isHidden('#edit-panel'))) {
       await drawn(page, 'edited', 0);
