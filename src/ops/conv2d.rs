@@ -228,31 +228,7 @@ impl Conv2d {
 /// `c[m, n] = a[m, k] · b[k, n]` (or `+=` with `accumulate`), all row-major and contiguous
 /// (GEMM crate, multi-threaded natively).
 pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], accumulate: bool) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: bounds asserted above; strides describe contiguous row-major matrices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            platform::gemm_parallelism(m * n * k),
-        )
-    }
+    matmul_strided(m, n, k, a, k, 1, b, n, 1, c, accumulate);
 }
 
 /// Input gradient of a convolution: `dx[q, cin_off + ci] (+)= Σ_taps Σ_co dacc[q − tap, co]·W[tap, ci, co]`
