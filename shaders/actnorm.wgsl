@@ -38,19 +38,7 @@ fn inverse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 @group(0) @binding(4) var<storage, read> xin: array<f32>;             // [pixels, c]
 @group(0) @binding(5) var<storage, read_write> bias_out: array<f32>;  // [c]
 @group(0) @binding(6) var<storage, read_write> logs_out: array<f32>;  // [c]
-var<workgroup> part: array<f32, 64>;
 
-fn wg_sum(lid: u32, v: f32) -> f32 {
-    part[lid] = v;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-        if (lid < s) { part[lid] += part[lid + s]; }
-        workgroupBarrier();
-    }
-    let total = part[0];
-    workgroupBarrier();
-    return total;
-}
 
 @compute @workgroup_size(64)
 fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

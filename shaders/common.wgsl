@@ -1,4 +1,4 @@
-// Prepended to every shader: the per-run uniform, the linear invocation index, and the
+// Prepended to every shader: the per-run uniform, the linear invocation index, a workgroup sum, and the
 // counter-based RNG mirrored bit-for-bit by src/rng.rs.
 struct Runtime {
     seed_lo: u32,
@@ -36,4 +36,20 @@ fn rand_normal(lo: u32, hi: u32, stream: u32, i: u32) -> f32 {
     let u1 = (f32(a >> 8u) + 1.0) * (1.0 / 16777216.0);
     let u2 = f32(b >> 8u) * (1.0 / 16777216.0);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+// Sum of one value per invocation over a workgroup of 64 (every invocation gets the total);
+// safe to call repeatedly in one entry point.
+var<workgroup> wg_part: array<f32, 64>;
+
+fn wg_sum(lid: u32, v: f32) -> f32 {
+    wg_part[lid] = v;
+    workgroupBarrier();
+    for (var s = 32u; s > 0u; s = s >> 1u) {
+        if (lid < s) { wg_part[lid] += wg_part[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = wg_part[0];
+    workgroupBarrier();
+    return total;
 }

@@ -29,7 +29,6 @@ struct P {
 @group(0) @binding(12) var<storage, read_write> avg: array<f32>;    // [len]
 @group(0) @binding(13) var<storage, read> clip_e: array<f32>;       // [f, skip, norm, Σ]
 
-var<workgroup> part: array<f32, 64>;
 var<workgroup> any_bad: atomic<u32>;
 
 // Exponent all ones: inf or NaN (tested on the bits: `x != x` may be folded away).
@@ -37,15 +36,6 @@ fn non_finite(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
 }
 
-fn wg_sum(lid: u32, v: f32) -> f32 {
-    part[lid] = v;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-        if (lid < s) { part[lid] += part[lid + s]; }
-        workgroupBarrier();
-    }
-    return part[0];
-}
 
 // one workgroup per block of p.block elements of the tensor
 @compute @workgroup_size(64)

@@ -13,17 +13,7 @@ struct P {
 @group(0) @binding(5) var<storage, read> xm: array<f32>;         // [n, len, c]
 @group(0) @binding(6) var<storage, read_write> ym: array<f32>;   // [n, c]
 
-var<workgroup> part: array<f32, 64>;
 
-fn wg_sum(lid: u32, v: f32) -> f32 {
-    part[lid] = v;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-        if (lid < s) { part[lid] += part[lid + s]; }
-        workgroupBarrier();
-    }
-    return part[0];
-}
 
 // one workgroup per image
 @compute @workgroup_size(64)
