@@ -111,18 +111,20 @@ impl ActNorm {
         let mut x = ctx.take(self.x);
         let b = ctx.param(&self.bias);
         let s: Vec<T> = ctx.param(&self.logs).iter().map(|&l| (l * T::f(LOGSCALE_FACTOR)).exp()).collect();
-        for (i, v) in x[..self.p.pixels as usize * c].iter_mut().enumerate() {
-            let k = i % c;
-            *v = if self.reverse {
-                *v / s[k] - b[k]
-            } else {
-                let y = (*v + b[k]) * s[k];
-                if self.p.relu == 1 && y < T::zero() {
-                    T::zero()
+        let relu = self.p.relu == 1;
+        for row in x[..self.p.pixels as usize * c].chunks_exact_mut(c) {
+            for ((v, &bk), &sk) in row.iter_mut().zip(b).zip(&s) {
+                *v = if self.reverse {
+                    *v / sk - bk
                 } else {
-                    y
-                }
-            };
+                    let y = (*v + bk) * sk;
+                    if relu && y < T::zero() {
+                        T::zero()
+                    } else {
+                        y
+                    }
+                };
+            }
         }
         ctx.put(self.x, x);
     }
@@ -245,10 +247,12 @@ impl ActNormBackward {
             ActNormStage::Params => {
                 let (y, dy) = (ctx.get(self.y), ctx.get(self.dy));
                 let (mut s1, mut s2) = (vec![T::zero(); c], vec![T::zero(); c]);
-                for (i, (&yv, &d)) in y[..np * c].iter().zip(&dy[..np * c]).enumerate() {
-                    let d = if relu && yv <= T::zero() { T::zero() } else { d };
-                    s1[i % c] = s1[i % c] + d;
-                    s2[i % c] = s2[i % c] + d * yv;
+                for (yr, dr) in y[..np * c].chunks_exact(c).zip(dy[..np * c].chunks_exact(c)) {
+                    for (k, (&yv, &d)) in yr.iter().zip(dr).enumerate() {
+                        let d = if relu && yv <= T::zero() { T::zero() } else { d };
+                        s1[k] = s1[k] + d;
+                        s2[k] = s2[k] + d * yv;
+                    }
                 }
                 let three = T::f(LOGSCALE_FACTOR);
                 let ld = T::f(self.p.ld_scale as f64) * three * T::f(self.p.n as f64) * T::f(self.p.hw as f64);
@@ -265,13 +269,14 @@ impl ActNormBackward {
                 let mut y = ctx.take(self.y);
                 let mut dy = ctx.take(self.dy);
                 let b = ctx.param(&self.bias);
-                for (i, (yv, d)) in y[..np * c].iter_mut().zip(&mut dy[..np * c]).enumerate() {
-                    let k = i % c;
-                    if relu {
-                        *d = if *yv > T::zero() { *d * s[k] } else { T::zero() };
-                    } else {
-                        *d = *d * s[k];
-                        *yv = *yv / s[k] - b[k];
+                for (yr, dr) in y[..np * c].chunks_exact_mut(c).zip(dy[..np * c].chunks_exact_mut(c)) {
+                    for (k, (yv, d)) in yr.iter_mut().zip(dr.iter_mut()).enumerate() {
+                        if relu {
+                            *d = if *yv > T::zero() { *d * s[k] } else { T::zero() };
+                        } else {
+                            *d = *d * s[k];
+                            *yv = *yv / s[k] - b[k];
+                        }
                     }
                 }
                 ctx.put(self.y, y);

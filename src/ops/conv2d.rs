@@ -214,8 +214,10 @@ impl Conv2d {
             let b = ctx.param(self.bias.as_ref().expect("epilogue bias"));
             let s: Vec<T> =
                 ctx.param(self.logs.as_ref().expect("epilogue logs")).iter().map(|&l| (l * T::f(3.0)).exp()).collect();
-            for (i, v) in y.iter_mut().enumerate() {
-                *v = (*v + b[i % cout]) * s[i % cout];
+            for row in y.chunks_exact_mut(cout) {
+                for ((v, &bk), &sk) in row.iter_mut().zip(b).zip(&s) {
+                    *v = (*v + bk) * sk;
+                }
             }
         }
         if p.relu == 1 {
