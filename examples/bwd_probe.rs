@@ -1,9 +1,10 @@
-//! Throughput of the convolution gradient kernels (`backward_data`, `backward_weight` +
-//! `weight_reduce`) on the GPU backend at the benchmark model's shapes (width 256, batch 16):
+//! Throughput of the convolution gradient kernels (input gradient, `backward_weight` +
+//! `weight_reduce`) against the forward convolution of the same shape (the same-run baseline)
+//! on the GPU backend at the benchmark model's shapes (width 256, batch 16):
 //!   cargo run --release --example bwd_probe
 use glowgpu::backend::{Backend, Host};
 use glowgpu::graph::{DType, Graph, RunArgs};
-use glowgpu::ops::conv2d::{ConvBackwardData, ConvBackwardWeight, ConvParams};
+use glowgpu::ops::conv2d::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvParams};
 use glowgpu::platform::block_on;
 use std::time::Instant;
 fn main() {
@@ -17,13 +18,16 @@ fn main() {
         pm.insert("grad.w".into(), (vec![k * k * rows * cout], vec![0.0; k * k * rows * cout]));
         g.set_params(&pm).unwrap();
         let p = ConvParams::new(n, h, w, cin, cout, k, edge);
-        for which in ["data", "weight"] {
+        for which in ["forward", "data", "weight"] {
             let mut gr = Graph::default();
             let x = gr.io("x", n * h * w * cin, DType::F32);
             let d = gr.io("d", n * h * w * cout, DType::F32);
             let dx = gr.io("dx", n * h * w * cin, DType::F32);
+            let y = gr.io("y", n * h * w * cout, DType::F32);
             for _ in 0..2 {
-                if which == "data" {
+                if which == "forward" {
+                    gr.push(Conv2d { x, y, weight: "w".into(), bias: None, logs: None, p });
+                } else if which == "data" {
                     gr.push(ConvBackwardData { dacc: d, dx, weight: "w".into(), p });
                 } else {
                     ConvBackwardWeight::push(&mut gr, x, d, "w", p);

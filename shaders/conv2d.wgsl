@@ -8,8 +8,9 @@ struct P {
     cout: u32, cout_pad: u32,                  // outputs; packed weight row length (multiple of 16)
     k: u32,                                    // 1 or 3
     edge: u32, epilogue: u32, relu: u32,
-    accumulate: u32,                           // backward_data: 1 adds into dx, 0 sets it
-    _q0: u32, _q1: u32, _q2: u32,
+    accumulate: u32,                           // 1 adds into y, 0 sets it
+    y_stride: u32, y_off: u32,                 // y[pixel * y_stride + y_off + co] (y_stride 0: cout)
+    _q2: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [n, h, w, cin_stride]
@@ -17,6 +18,16 @@ struct P {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(4) var<storage, read> logs: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [n, h, w, cout]
+
+// Output element (pixel, channel): a channel slice of a wider tensor where y_stride > 0; added to
+// the old value when accumulating (the input gradient runs as a forward conv, see ConvBackwardData).
+fn y_index(pix: u32, co: u32) -> u32 {
+    return pix * select(p.y_stride, p.cout, p.y_stride == 0u) + p.y_off + co;
+}
+fn put_y(pix: u32, co: u32, v: f32) {
+    let o = y_index(pix, co);
+    if (p.accumulate == 1u) { y[o] += v; } else { y[o] = v; }
+}
 
 fn store(pix: u32, co0: u32, a: vec4<f32>, b: vec4<f32>) {
     for (var j = 0u; j < 8u; j++) {
@@ -26,7 +37,7 @@ fn store(pix: u32, co0: u32, a: vec4<f32>, b: vec4<f32>) {
         if (j < 4u) { v = a[j]; } else { v = b[j - 4u]; }
         if (p.epilogue == 1u) { v = (v + bias[co]) * exp(3.0 * logs[co]); }
         if (p.relu == 1u) { v = max(v, 0.0); }
-        y[pix * p.cout + co] = v;
+        put_y(pix, co, v);
     }
 }
 
@@ -109,6 +120,11 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 @group(0) @binding(9) var<storage, read> logs4: array<f32>;       // [cout] (epilogue)
 @group(0) @binding(10) var<storage, read_write> y4: array<f32>;   // [n, h, w, cout]
 
+fn put_y4(pix: u32, co: u32, v: f32) {
+    let o = y_index(pix, co);
+    if (p.accumulate == 1u) { y4[o] += v; } else { y4[o] = v; }
+}
+
 fn store16(pix: u32, co0: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
     for (var j = 0u; j < 16u; j++) {
         let co = co0 + j;
@@ -122,7 +138,7 @@ fn store16(pix: u32, co0: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: 
         }
         if (p.epilogue == 1u) { v = (v + bias4[co]) * exp(3.0 * logs4[co]); }
         if (p.relu == 1u) { v = max(v, 0.0); }
-        y4[pix * p.cout + co] = v;
+        put_y4(pix, co, v);
     }
 }
 
@@ -216,70 +232,8 @@ fn forward_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backward (training). `backward_data`: dx[q, cin_off + ci] (+)= Σ_taps Σ_co dacc[q − tap, co]·W[tap, ci, co]
-// (the edge channel has no input gradient). Each invocation: 4 pixels of a row x 4 input channels.
-@group(0) @binding(11) var<storage, read> bd_dacc: array<f32>;       // [n, h, w, cout]
-@group(0) @binding(12) var<storage, read> bd_w: array<f32>;          // packed [k*k, cin + edge, cout_pad]
-@group(0) @binding(13) var<storage, read_write> bd_dx: array<f32>;   // [n, h, w, cin_stride]
-
-@compute @workgroup_size(64)
-fn backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let id = linear_id(gid, nwg);
-    let ncb = (p.cin + 3u) / 4u;
-    let nxb = (p.w + 3u) / 4u;
-    if (id >= p.n * p.h * nxb * ncb) { return; }
-    let cb = id % ncb;
-    var r = id / ncb;
-    let xb = r % nxb; r = r / nxb;
-    let iy = r % p.h;
-    let n = r / p.h;
-    let ix = xb * 4u;
-    let ci0 = cb * 4u;
-    let rows = p.cin + p.edge;
-    let half = i32(p.k / 2u);
-    var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
-    for (var ky = 0u; ky < p.k; ky++) {
-        let oy = i32(iy) - i32(ky) + half;
-        if (oy < 0 || oy >= i32(p.h)) { continue; }
-        for (var kx = 0u; kx < p.k; kx++) {
-            let ox0 = i32(ix) - i32(kx) + half;
-            let ok0 = ox0 >= 0 && ox0 < i32(p.w);
-            let ok1 = ox0 + 1 >= 0 && ox0 + 1 < i32(p.w);
-            let ok2 = ox0 + 2 >= 0 && ox0 + 2 < i32(p.w);
-            let ok3 = ox0 + 3 >= 0 && ox0 + 3 < i32(p.w);
-            let rowbase = (n * p.h + u32(oy)) * p.w;
-            let d0 = select(0u, (rowbase + u32(ox0)) * p.cout, ok0);
-            let d1 = select(0u, (rowbase + u32(ox0 + 1)) * p.cout, ok1);
-            let d2 = select(0u, (rowbase + u32(ox0 + 2)) * p.cout, ok2);
-            let d3 = select(0u, (rowbase + u32(ox0 + 3)) * p.cout, ok3);
-            let wrow = ((ky * p.k + kx) * rows + ci0) * p.cout_pad;
-            let c1 = min(ci0 + 1u, rows - 1u) - ci0;
-            let c2 = min(ci0 + 2u, rows - 1u) - ci0;
-            let c3 = min(ci0 + 3u, rows - 1u) - ci0;
-            for (var co = 0u; co < p.cout; co++) {
-                let wv = vec4<f32>(bd_w[wrow + co], bd_w[wrow + c1 * p.cout_pad + co],
-                                   bd_w[wrow + c2 * p.cout_pad + co], bd_w[wrow + c3 * p.cout_pad + co]);
-                a0 += select(0.0, bd_dacc[d0 + co], ok0) * wv;
-                a1 += select(0.0, bd_dacc[d1 + co], ok1) * wv;
-                a2 += select(0.0, bd_dacc[d2 + co], ok2) * wv;
-                a3 += select(0.0, bd_dacc[d3 + co], ok3) * wv;
-            }
-        }
-    }
-    let pix = (n * p.h + iy) * p.w + ix;
-    for (var q = 0u; q < 4u; q++) {
-        if (ix + q >= p.w) { break; }
-        var a = a0;
-        if (q == 1u) { a = a1; } else if (q == 2u) { a = a2; } else if (q == 3u) { a = a3; }
-        for (var j = 0u; j < 4u; j++) {
-            let ci = ci0 + j;
-            if (ci >= p.cin) { break; }
-            let o = (pix + q) * p.cin_stride + p.cin_off + ci;
-            if (p.accumulate == 1u) { bd_dx[o] += a[j]; } else { bd_dx[o] = a[j]; }
-        }
-    }
-}
-
+// Backward (training). The input gradient runs through the forward entries above
+// (ConvBackwardData: dacc convolved with the flipped, transposed weight from `pack_t`).
 // `backward_weight`: partial weight gradients Σ_pixels xin(pixel + tap, ci)·dacc[pixel, co] over
 // chunks of WCHUNK pixels (llvmpipe silently caps a loop at 65535 iterations, and long loops
 // starve real GPUs), the edge row ci = cin seeing 1 where the tap falls outside; each invocation
@@ -374,4 +328,19 @@ fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let row = i / p.cout_pad;
     let co = i % p.cout_pad;
     pk_dst[i] = select(0.0, pk_src[row * p.cout + min(co, p.cout - 1u)], co < p.cout);
+}
+
+// `pack_t`: plain weights [k*k, cin + edge, cout] -> the input-gradient form [k*k, cout, cin_pad]:
+// taps flipped, input and output swapped, the edge row dropped (`Layout::ConvPackedT`).
+@compute @workgroup_size(64)
+fn pack_t(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    let kk = p.k * p.k;
+    let cin_pad = (p.cin + 15u) / 16u * 16u;
+    if (i >= kk * p.cout * cin_pad) { return; }
+    let ci = i % cin_pad;
+    let co = (i / cin_pad) % p.cout;
+    let t = i / (cin_pad * p.cout);
+    let src = ((kk - 1u - t) * (p.cin + p.edge) + min(ci, p.cin - 1u)) * p.cout + co;
+    pk_dst[i] = select(0.0, pk_src[src], ci < p.cin);
 }

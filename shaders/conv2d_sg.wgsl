@@ -33,8 +33,9 @@ struct P {
     cout: u32, cout_pad: u32,                  // outputs; packed weight row length (multiple of 16)
     k: u32,                                    // 1 or 3
     edge: u32, epilogue: u32, relu: u32,
-    accumulate: u32,                           // (conv2d.wgsl's backward_data only)
-    _q0: u32, _q1: u32, _q2: u32,
+    accumulate: u32,                           // 1 adds into y, 0 sets it
+    y_stride: u32, y_off: u32,                 // y[pixel * y_stride + y_off + co] (y_stride 0: cout)
+    _q2: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [n, h, w, cin_stride]
@@ -134,7 +135,10 @@ fn store4(co: u32, v: vec4<f32>, e: Epi, q: Pix) {
     if (p.relu == 1u) { c = max(c, vec4<f32>(0.0)); }
     if (q.ok) {
         for (var i = 0u; i < 4u; i++) {
-            if (co + i < p.cout) { y[q.i * p.cout + co + i] = c[i]; }
+            if (co + i < p.cout) {
+                let o = q.i * select(p.y_stride, p.cout, p.y_stride == 0u) + p.y_off + co + i;
+                if (p.accumulate == 1u) { y[o] += c[i]; } else { y[o] = c[i]; }
+            }
         }
     }
 }

@@ -41,6 +41,10 @@ pub enum Layout {
     /// Conv weights `[k, k, cin_rows, cout]` padded to `[k*k][cin_rows][cout_pad]` (a multiple of 16)
     /// for vec4 loads.
     ConvPacked { cout: u32 },
+    /// The input-gradient form of a conv weight: taps flipped, input and output swapped, edge row
+    /// dropped: `[k*k][cout][cin_pad]` with `W'[t', co, ci] = W[k*k−1−t', ci, co]` and `cin_pad` a
+    /// multiple of 16, so the input gradient runs as a forward convolution (`ConvBackwardData::gpu`).
+    ConvPackedT { cin: u32, cout: u32, k: u32 },
 }
 
 /// One binding of a dispatch; its binding index is `GpuCall::base` + position (binding 0 is the

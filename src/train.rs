@@ -358,7 +358,11 @@ pub fn stage_graph(
         }
     }
     for (w, p) in conv_weights(cfg) {
-        b.g.push(ConvPack { weight: w, p });
+        if p.cin > 0 {
+            // the input-gradient form read by `ConvBackwardData`
+            b.g.push(ConvPack { weight: w.clone(), p, transposed: true });
+        }
+        b.g.push(ConvPack { weight: w, p, transposed: false });
     }
     let enc = b.encode_into(EncodeInput::Image { noise: true });
     if stage == Stage::Loss {

@@ -158,7 +158,7 @@ fn pack_refreshes_the_forward_weights_on_the_gpu() {
         let xb = g.io("x", x.len(), DType::F32);
         let yb = g.io("y", n * h * w * cout, DType::F32);
         if with_pack {
-            g.push(ConvPack { weight: "w".into(), p });
+            g.push(ConvPack { weight: "w".into(), p, transposed: false });
         }
         g.push(Conv2d { x: xb, y: yb, weight: "w".into(), bias: None, logs: None, p });
         (g, xb, yb)
@@ -173,6 +173,34 @@ fn pack_refreshes_the_forward_weights_on_the_gpu() {
     let (g, xb2, yb2) = make(false);
     let want = run(&mut CpuBackend::<f64>::new(), &pm(&w2), g, vec![(xb2, Host::F(x.clone()))], &[yb2], ARGS);
     assert_close("conv after pack", &got[0].clone().floats(), &want[0].clone().floats(), 1e-4);
+
+    // the same for the input gradient, which reads the transposed form (`pack_t`), into a channel
+    // slice of a wider tensor, adding to what is there
+    let mut q = p;
+    q.cin_stride = cin as u32 + 3;
+    q.cin_off = 2;
+    q.accumulate = 1;
+    let d = randn(&mut rng, n * h * w * cout, 1.0);
+    let dx0 = randn(&mut rng, n * h * w * (cin + 3), 1.0);
+    let make = |with_pack: bool| {
+        let mut g = Graph::default();
+        let db = g.io("d", d.len(), DType::F32);
+        let dxb = g.io("dx", dx0.len(), DType::F32);
+        if with_pack {
+            g.push(ConvPack { weight: "w".into(), p, transposed: true });
+        }
+        g.push(ConvBackwardData { dacc: db, dx: dxb, weight: "w".into(), p: q });
+        (g, db, dxb)
+    };
+    gpu.set_params(&pm(&w1)).unwrap();
+    let (g, db, dxb) = make(true);
+    let mut plan = gpu.build(g).unwrap();
+    gpu.write_plain_param("w", &w2).unwrap();
+    let inputs = |db, dxb| vec![(db, Host::F(d.clone())), (dxb, Host::F(dx0.clone()))];
+    let got = glowgpu::platform::block_on(gpu.run(&mut plan, inputs(db, dxb), &[dxb], ARGS)).unwrap();
+    let (g, db2, dxb2) = make(false);
+    let want = run(&mut CpuBackend::<f64>::new(), &pm(&w2), g, inputs(db2, dxb2), &[dxb2], ARGS);
+    assert_close("input gradient after pack_t", &got[0].clone().floats(), &want[0].clone().floats(), 1e-4);
 }
 
 #[test]

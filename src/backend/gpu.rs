@@ -222,6 +222,26 @@ impl GpuBackend {
                 }
                 out
             }
+            Layout::ConvPackedT { cin, cout, k } => {
+                let (cin, cout, kk) = (cin as usize, cout as usize, (k * k) as usize);
+                let rows = v.len() / (kk * cout).max(1);
+                if rows < cin || rows * kk * cout != v.len() {
+                    return Err(Error::Weights(format!(
+                        "parameter `{name}` has {} values, not a {k}x{k} conv weight with {cin} inputs and {cout} outputs",
+                        v.len()
+                    )));
+                }
+                let cp = cin.div_ceil(16) * 16;
+                let mut out = vec![0f32; kk * cout * cp];
+                for t in 0..kk {
+                    for co in 0..cout {
+                        for ci in 0..cin {
+                            out[(t * cout + co) * cp + ci] = v[((kk - 1 - t) * rows + ci) * cout + co] as f32;
+                        }
+                    }
+                }
+                out
+            }
         })
     }
 
@@ -358,9 +378,10 @@ impl Backend for GpuBackend {
         let keys: Vec<(String, Layout)> =
             self.param_bufs.keys().filter(|(n, _)| params.contains_key(n)).cloned().collect();
         for key in keys {
-            let data = self.param_bytes(&key.0, key.1)?;
+            // a layout the new tensor does not fit is another model's: dropped below
+            let data = self.param_bytes(&key.0, key.1).unwrap_or_default();
             let buf = &self.param_bufs[&key];
-            if buf.size() == (data.len() as u64 * 4).max(16) {
+            if !data.is_empty() && buf.size() == (data.len() as u64 * 4).max(16) {
                 self.queue.write_buffer(buf, 0, bytemuck::cast_slice(&data));
             } else {
                 // another model's tensor of that name: plans built from now on get a new buffer
@@ -407,6 +428,7 @@ impl Backend for GpuBackend {
             .iter()
             .map(|o| match o {
                 Op::Conv(c) if self.subgroups => c.gpu_subgroup(),
+                Op::ConvBackwardData(c) if self.subgroups => c.gpu_subgroup(),
                 _ => o.gpu(),
             })
             .collect();

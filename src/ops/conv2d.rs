@@ -40,9 +40,14 @@ pub struct ConvParams {
     pub edge: u32,
     pub epilogue: u32,
     pub relu: u32,
-    /// `ConvBackwardData`: 1 adds into `dx`, 0 overwrites it.
+    /// 1 adds into the output, 0 overwrites it (`ConvBackwardData` run as a forward conv).
     pub accumulate: u32,
-    pub _pad: [u32; 3],
+    /// Output pixel stride in floats (0: `cout`, a contiguous output) and channel offset: the
+    /// forward kernels write `y[pixel·y_stride + y_off + co]` (`ConvBackwardData` writes a channel
+    /// slice of `dx`).
+    pub y_stride: u32,
+    pub y_off: u32,
+    pub _pad: u32,
 }
 
 impl ConvParams {
@@ -61,7 +66,9 @@ impl ConvParams {
             epilogue: 0,
             relu: 0,
             accumulate: 0,
-            _pad: [0; 3],
+            y_stride: 0,
+            y_off: 0,
+            _pad: 0,
         }
     }
     /// Whether the input can be read as vec4 along channels (`forward_v4`).
@@ -94,6 +101,11 @@ pub struct Conv2d {
 
 impl Conv2d {
     pub fn gpu(&self) -> GpuCall {
+        self.gpu_with(Layout::ConvPacked { cout: self.p.cout })
+    }
+
+    /// [`Conv2d::gpu`] reading the weight in `layout` (`ConvBackwardData` passes its transposed form).
+    fn gpu_with(&self, layout: Layout) -> GpuCall {
         let opt = |o: &Option<String>| match o {
             Some(n) => Bind::Param(n.clone(), Layout::Plain, Access::Read),
             None => Bind::Dummy,
@@ -109,7 +121,7 @@ impl Conv2d {
             base: if v4 { 6 } else { 1 },
             binds: vec![
                 if p.cin > 0 { Bind::Buf(self.x, Access::Read) } else { Bind::Dummy },
-                Bind::Param(self.weight.clone(), Layout::ConvPacked { cout: p.cout }, Access::Read),
+                Bind::Param(self.weight.clone(), layout, Access::Read),
                 opt(&self.bias),
                 opt(&self.logs),
                 Bind::Buf(self.y, Access::ReadWrite),
@@ -127,8 +139,12 @@ impl Conv2d {
     /// bindings are `gpu()`'s (the same buffers, so liveness is unchanged) from binding 1, plus the
     /// input again at binding 6 (read as `array<vec4<f32>>` by the `_v4` entries).
     pub fn gpu_subgroup(&self) -> GpuCall {
+        self.gpu_subgroup_with(Layout::ConvPacked { cout: self.p.cout })
+    }
+
+    fn gpu_subgroup_with(&self, layout: Layout) -> GpuCall {
         let p = &self.p;
-        let mut call = self.gpu();
+        let mut call = self.gpu_with(layout);
         let x = call.binds[0].clone();
         call.binds.push(x);
         call.shader = "conv2d_sg";
@@ -236,7 +252,7 @@ pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [
 /// Input gradient of a convolution: `dx[q, cin_off + ci] (+)= Σ_taps Σ_co dacc[q − tap, co]·W[tap, ci, co]`
 /// (`p.accumulate` chooses `+=` or `=`); `dacc` is the gradient w.r.t. the conv's accumulator
 /// (before any epilogue: see `actnorm::ActNormBackward`, whose formula the epilogue shares).
-/// Shader entry `backward_data`.
+/// On the GPU: the forward entries over the transposed weight (`ConvBackwardData::as_forward`).
 #[derive(Clone, Debug)]
 pub struct ConvBackwardData {
     pub dacc: BufId,
@@ -246,21 +262,35 @@ pub struct ConvBackwardData {
 }
 
 impl ConvBackwardData {
+    /// On the GPU the input gradient is a forward convolution of `dacc` (`cout` channels) with the
+    /// weight transposed and its taps flipped (`Layout::ConvPackedT`, no edge row: the edge channel
+    /// has no gradient), writing (or adding into) the `dx` channel slice: the forward kernels, vec4
+    /// and subgroup variants included.
+    pub fn as_forward(&self) -> Conv2d {
+        let p = self.p;
+        let mut q = ConvParams::new(
+            p.n as usize,
+            p.h as usize,
+            p.w as usize,
+            p.cout as usize,
+            p.cin as usize,
+            p.k as usize,
+            false,
+        );
+        q.accumulate = p.accumulate;
+        q.y_stride = p.cin_stride;
+        q.y_off = p.cin_off;
+        Conv2d { x: self.dacc, y: self.dx, weight: self.weight.clone(), bias: None, logs: None, p: q }
+    }
+    pub fn weight_layout(&self) -> Layout {
+        Layout::ConvPackedT { cin: self.p.cin, cout: self.p.cout, k: self.p.k }
+    }
     pub fn gpu(&self) -> GpuCall {
-        let p = &self.p;
-        let blocks = p.pixels() / p.w as usize * (p.w as usize).div_ceil(4) * (p.cin as usize).div_ceil(4);
-        GpuCall {
-            shader: "conv2d",
-            entry: "backward_data",
-            uniform: uniform(p),
-            base: 11,
-            binds: vec![
-                Bind::Buf(self.dacc, Access::Read),
-                Bind::Param(self.weight.clone(), Layout::ConvPacked { cout: p.cout }, Access::Read),
-                Bind::Buf(self.dx, Access::ReadWrite),
-            ],
-            workgroups: groups(blocks, 64),
-        }
+        self.as_forward().gpu_with(self.weight_layout())
+    }
+    /// [`ConvBackwardData::gpu`] on the subgroup kernels (see [`Conv2d::gpu_subgroup`]).
+    pub fn gpu_subgroup(&self) -> GpuCall {
+        self.as_forward().gpu_subgroup_with(self.weight_layout())
     }
 
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
@@ -396,27 +426,34 @@ impl ConvWeightReduce {
 }
 
 /// Rewrites a conv weight's packed copy from its plain values (after an optimizer step).
-/// Shader entry `pack`; nothing to do on the CPU, which reads the plain weights.
+/// Shader entries `pack` / `pack_t`; nothing to do on the CPU, which reads the plain weights.
 #[derive(Clone, Debug)]
 pub struct ConvPack {
     pub weight: String,
     pub p: ConvParams,
+    /// Write the input-gradient form (`Layout::ConvPackedT`, shader entry `pack_t`) instead.
+    pub transposed: bool,
 }
 
 impl ConvPack {
     pub fn gpu(&self) -> GpuCall {
         let p = &self.p;
-        let len = (p.k * p.k * (p.cin + p.edge) * p.cout_pad) as usize;
+        let (entry, layout, len) = if self.transposed {
+            let cin_pad = p.cin.div_ceil(16) * 16;
+            ("pack_t", Layout::ConvPackedT { cin: p.cin, cout: p.cout, k: p.k }, p.k * p.k * p.cout * cin_pad)
+        } else {
+            ("pack", Layout::ConvPacked { cout: p.cout }, p.k * p.k * (p.cin + p.edge) * p.cout_pad)
+        };
         GpuCall {
             shader: "conv2d",
-            entry: "pack",
+            entry,
             uniform: uniform(p),
             base: 17,
             binds: vec![
                 Bind::Param(self.weight.clone(), Layout::Plain, Access::Read),
-                Bind::Param(self.weight.clone(), Layout::ConvPacked { cout: p.cout }, Access::ReadWrite),
+                Bind::Param(self.weight.clone(), layout, Access::ReadWrite),
             ],
-            workgroups: groups(len, 64),
+            workgroups: groups(len as usize, 64),
         }
     }
     pub fn cpu<T: Real>(&self, _ctx: &mut CpuCtx<T>) {}
