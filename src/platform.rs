@@ -40,3 +40,11 @@ pub async fn wait_mapped(
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     pollster::block_on(f)
 }
+
+/// A progress callback `(done, total)` (the GPU backend's pipeline builds, see
+/// `GpuBackend::set_on_pipeline`): shareable across threads natively; in the browser it may hold
+/// a JS function, which is neither `Send` nor `Sync` (as wgpu's own types there).
+#[cfg(not(target_arch = "wasm32"))]
+pub type ProgressFn = std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>;
+#[cfg(target_arch = "wasm32")]
+pub type ProgressFn = std::rc::Rc<dyn Fn(usize, usize)>;

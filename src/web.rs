@@ -14,6 +14,7 @@
 //! Calls on one `GlowApp` must not overlap: await each promise before the next call (an
 //! overlapping call rejects with a "busy" error instead of corrupting state).
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 
 use wasm_bindgen::prelude::*;
@@ -66,6 +67,8 @@ pub struct GlowApp {
     gpu_error: Option<String>,
     /// WebGPU errors and device loss reported by the browser outside any call.
     device_errors: ErrorSink,
+    /// The GPU device's loss, as it happens (`lost`), and the device (for `debug_destroy_device`).
+    loss: Option<Loss>,
     /// The adapter's description, or the CPU's.
     backend: String,
     is_gpu: bool,
@@ -93,11 +96,12 @@ impl GlowApp {
                 }
             }
         };
-        let (model, device_errors) = match gpu {
-            Some(m) => m,
+        let (model, device_errors, loss) = match gpu {
+            Some((m, e, l)) => (m, e, Some(l)),
             None => (
                 Model::Cpu(Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new()).map_err(js_err)?),
                 Arc::default(),
+                None,
             ),
         };
         let (backend, is_gpu) = match &model {
@@ -109,10 +113,62 @@ impl GlowApp {
             cfg,
             gpu_error,
             device_errors,
+            loss,
             backend,
             is_gpu,
             attributes: Default::default(),
         })
+    }
+
+    /// A promise that resolves with a message when the WebGPU device is lost (the browser's
+    /// `GPUDevice.lost`, including `debug_destroy_device`), or with `null` when the model is freed
+    /// first or runs on the CPU. Only the first call gets the loss; later calls resolve `null`.
+    pub fn lost(&self) -> js_sys::Promise {
+        let rx = self.loss.as_ref().and_then(|l| l.rx.lock().ok().and_then(|mut r| r.take()));
+        wasm_bindgen_futures::future_to_promise(async move {
+            Ok(match rx {
+                Some(rx) => rx.await.map(JsValue::from).unwrap_or(JsValue::NULL),
+                None => JsValue::NULL,
+            })
+        })
+    }
+
+    /// Test hook: destroys the WebGPU device as a real loss would (`lost` resolves, calls fail
+    /// with "WebGPU device lost"). Returns whether there was a device to destroy.
+    pub fn debug_destroy_device(&self) -> bool {
+        match &self.loss {
+            Some(l) => {
+                l.simulated.store(true, Ordering::SeqCst);
+                l.device.destroy();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Calls `f(built, total)` as the GPU backend builds each new pipeline of a plan (shader
+    /// compilation); plans are built on the first call of each kind (sample, encode, decode of a
+    /// batch size). `null` removes it. No-op on the CPU.
+    pub fn set_progress(&self, f: Option<js_sys::Function>) -> Result<(), JsError> {
+        let mut m = self.take()?;
+        if let Model::Gpu(g) = &mut m {
+            let cb: Option<crate::platform::ProgressFn> = f.map(|f| {
+                std::rc::Rc::new(move |done: usize, total: usize| {
+                    let _ = f.call2(&JsValue::NULL, &JsValue::from(done as u32), &JsValue::from(total as u32));
+                }) as crate::platform::ProgressFn
+            });
+            g.backend_mut().set_on_pipeline(cb);
+        }
+        self.put(m);
+        Ok(())
+    }
+
+    /// GPU compute pipelines built so far (0 on the CPU).
+    pub fn pipeline_count(&self) -> usize {
+        match self.model.borrow().as_ref() {
+            Some(Model::Gpu(g)) => g.backend().pipeline_count(),
+            _ => 0,
+        }
     }
 
     /// The device running the model: the WebGPU adapter, or the CPU.
@@ -292,9 +348,17 @@ impl GlowApp {
 
 type ErrorSink = Arc<Mutex<Vec<String>>>;
 
+/// The device's loss as a one-shot message, and what `debug_destroy_device` needs.
+struct Loss {
+    rx: Mutex<Option<futures_channel::oneshot::Receiver<String>>>,
+    /// Set by `debug_destroy_device`: that `Destroyed` is a loss, not the model being dropped.
+    simulated: Arc<AtomicBool>,
+    device: wgpu::Device,
+}
+
 /// Builds the model on the browser's WebGPU adapter, routing WebGPU errors and an unexpected
 /// device loss into the returned sink (wgpu's default handler would panic).
-async fn gpu_model(cfg: &GlowConfig, params: &Params) -> crate::Result<(Model, ErrorSink)> {
+async fn gpu_model(cfg: &GlowConfig, params: &Params) -> crate::Result<(Model, ErrorSink, Loss)> {
     let errors = ErrorSink::default();
     let backend = GpuBackend::new().await?;
     let sink = errors.clone();
@@ -305,17 +369,26 @@ async fn gpu_model(cfg: &GlowConfig, params: &Params) -> crate::Result<(Model, E
         }
     }));
     let sink = errors.clone();
+    let simulated = Arc::new(AtomicBool::new(false));
+    let sim = simulated.clone();
+    let (tx, rx) = futures_channel::oneshot::channel::<String>();
+    let tx = Mutex::new(Some(tx));
     backend.device.set_device_lost_callback(move |reason, msg| {
-        if reason == wgpu::DeviceLostReason::Destroyed {
+        if reason == wgpu::DeviceLostReason::Destroyed && !sim.load(Ordering::SeqCst) {
             return; // the model was dropped
         }
-        web_sys::console::error_1(&format!("WebGPU device lost ({reason:?}): {msg}").into());
+        let text = format!("WebGPU device lost ({reason:?}): {msg}");
+        web_sys::console::warn_1(&text.clone().into());
         if let Ok(mut v) = sink.lock() {
-            v.push(format!("WebGPU device lost ({reason:?}): {msg}"));
+            v.push(text.clone());
+        }
+        if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+            let _ = tx.send(text);
         }
     });
+    let device = backend.device.clone();
     let glow = Glow::from_params(cfg.clone(), params.clone(), backend)?;
-    Ok((Model::Gpu(Box::new(glow)), errors))
+    Ok((Model::Gpu(Box::new(glow)), errors, Loss { rx: Mutex::new(Some(rx)), simulated, device }))
 }
 
 /// "WebGPU, <adapter> (<kind>)"; browsers often hide the adapter's name.

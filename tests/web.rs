@@ -517,3 +517,49 @@ async fn glow_app_rejects_bad_input() {
     let lat = ok("encode", app.encode(img.clone()).await);
     assert_bytes_equal("round trip after errors", &rgb(&ok("decode", app.decode(lat).await)), &img);
 }
+
+/// The page's progress and device-loss hooks: `set_progress` reports each new pipeline as
+/// (built, total) with the last at built == total, cached pipelines are not rebuilt, and
+/// `debug_destroy_device` makes `lost()` resolve with a message and the next call fail naming
+/// the loss (the page then rebuilds the model; www/engine.js). On the CPU both are inert.
+#[wasm_bindgen_test]
+async fn glow_app_progress_and_device_loss() {
+    let (cfg, _, bytes) = weights_file();
+    let app = load_app(&bytes, false).await;
+    let seen: std::rc::Rc<std::cell::RefCell<Vec<(u32, u32)>>> = Default::default();
+    let sink = seen.clone();
+    let f = wasm_bindgen::closure::Closure::<dyn Fn(u32, u32)>::new(move |d, t| sink.borrow_mut().push((d, t)));
+    ok("set_progress", app.set_progress(Some(f.as_ref().unchecked_ref::<js_sys::Function>().clone())));
+    ok("sample", app.sample(2, 0.7, 1).await);
+    let events = seen.borrow().clone();
+    console_log!("pipeline progress: {events:?}");
+    assert!(!events.is_empty(), "no pipeline progress reported");
+    let total = events[0].1;
+    assert!(events.iter().enumerate().all(|(i, &(d, t))| d == i as u32 + 1 && t == total), "{events:?}");
+    assert_eq!(events.last().unwrap().0, total, "last event is not built == total: {events:?}");
+    assert_eq!(app.pipeline_count(), total as usize, "pipelines cached");
+    ok("sample again", app.sample(2, 0.7, 2).await);
+    assert_eq!(seen.borrow().len(), events.len(), "a cached plan built pipelines again");
+
+    assert!(app.debug_destroy_device(), "no device to destroy");
+    let lost = wasm_bindgen_futures::JsFuture::from(app.lost()).await.expect("lost() rejected");
+    let msg = lost.as_string().unwrap_or_default();
+    console_log!("lost: {msg}");
+    assert!(msg.contains("device lost"), "lost() resolved with {lost:?}");
+    let m = err("sample after loss", app.sample(1, 0.7, 3).await);
+    assert!(m.contains("device lost"), "{m}");
+    // later calls of lost() resolve null
+    let again = wasm_bindgen_futures::JsFuture::from(app.lost()).await.expect("lost() rejected");
+    assert!(again.is_null(), "{again:?}");
+
+    // A fresh model on a new device works (what the page does after a loss).
+    let app2 = load_app(&bytes, false).await;
+    let img = image(&cfg, &images(&cfg, 1), 0);
+    let lat = ok("encode on the new device", app2.encode(img.clone()).await);
+    assert_bytes_equal("round trip on the new device", &rgb(&ok("decode", app2.decode(lat).await)), &img);
+
+    let cpu = load_app(&bytes, true).await;
+    assert!(!cpu.debug_destroy_device(), "the CPU has no device to destroy");
+    assert!(wasm_bindgen_futures::JsFuture::from(cpu.lost()).await.expect("lost()").is_null());
+    assert_eq!(cpu.pipeline_count(), 0);
+}

@@ -1,20 +1,26 @@
-// The page: wires the panels to the model (www/glow.js) and the canvases (www/pixels.js).
-// `?cpu=1` forces the CPU backend; `?model=URL` loads another same-origin model.
-import { fetchBytes, latest, loadModel, Queue } from './glow.js';
+// The page: wires the panels to the model (www/engine.js, in a worker: www/client.js) and the
+// canvases (www/pixels.js). `?cpu=1` forces the CPU backend; `?model=URL` loads another
+// same-origin model; `?worker=0` runs the model on the main thread.
+import { startEngine } from './client.js';
 import { drawImages, fileToPixels, tile } from './pixels.js';
+import { fetchBytes, latest, Queue } from './util.js';
 
 const N_SAMPLES = 8;
 const GRID_COLS = 4;
 const params = new URLSearchParams(location.search);
 const forceCpu = params.get('cpu') === '1';
+const useWorker = params.get('worker') !== '0';
 const defaultModel = params.get('model') || 'www/models/default.safetensors';
 
 const $ = (id) => document.getElementById(id);
 const queue = new Queue();
 
+/** The model's engine (`call(method, ...args)`), set by boot. */
+let engine = null;
+
 const state = {
-  app: null,
-  bytes: null, // the loaded model's file, to rebuild it on the CPU after a lost device
+  info: null, // the loaded model (www/engine.js `describe`)
+  loading: true, // loading phases go to the status line
   w: 0, h: 0,
   samples: null, // RGBA of the last batch
   photo: null, // flat latent of the encoded photo
@@ -34,19 +40,39 @@ function showError(message) {
 
 const ms = (t0) => performance.now() - t0;
 
-/** Runs a model job in the queue; errors are shown (a lost GPU device moves to the CPU). */
+/** Runs a model job in the queue; errors are shown (the engine recovers a lost device itself). */
 async function job(fn) {
   try {
     return await queue.run(fn);
   } catch (e) {
-    const msg = e?.message ?? String(e);
-    showError(msg);
-    if (state.app?.is_gpu() && /device lost|WebGPU error/i.test(msg) && state.bytes) {
-      await queue.run(() => useModel(state.bytes, true));
-      showNotice('The WebGPU device failed; now running on the CPU (slower).');
-    }
+    showError(e?.message ?? String(e));
     return undefined;
   }
+}
+
+/** Every progress event of this page load, in order (the e2e test reads it). */
+const progressLog = [];
+
+/** Events from the engine: loading phases, and a lost WebGPU device it rebuilt. */
+function onEngineEvent(ev) {
+  if (ev.type === 'progress') {
+    progressLog.push({ phase: ev.phase, done: ev.done, total: ev.total, at: Math.round(performance.now()) });
+    document.body.dataset.phase = ev.phase;
+    if (state.loading || ev.phase === 'recover') setStatus(ev.text, ev.total ? ev.done / ev.total : undefined);
+  } else if (ev.type === 'recovered') {
+    showInfo(ev.info);
+    const where = ev.info.isGpu ? 'the model was rebuilt on a new WebGPU device' : 'now running on the CPU (slower)';
+    showNotice(`The WebGPU device was lost; ${where}.`, ev.reason);
+    document.body.dataset.deviceLosses = String(Number(document.body.dataset.deviceLosses || 0) + 1);
+    setStatus('Ready', 1);
+  }
+}
+
+function showInfo(info) {
+  state.info = info;
+  $('backend').textContent = info.backend + (engine.where === 'worker' ? ' · in a worker thread' : ' · on the main thread');
+  document.body.dataset.backend = info.isGpu ? 'webgpu' : 'cpu';
+  document.body.dataset.engine = engine.where;
 }
 
 /** A plain notice; `detail` (e.g. why WebGPU failed) goes to its tooltip and the console. */
@@ -59,21 +85,20 @@ function showNotice(text, detail) {
 
 /** Builds a model from `bytes` and makes it current; the previous one stays if this throws. */
 async function useModel(bytes, cpu) {
-  const next = await loadModel(bytes, cpu);
-  state.app?.free();
-  state.app = next;
-  state.bytes = bytes;
-  state.w = next.width();
-  state.h = next.height();
+  const info = await engine.call('load', bytes, cpu);
+  showInfo(info);
+  state.w = info.width;
+  state.h = info.height;
   state.samples = null;
   state.photo = null;
   state.latents.clear();
-  $('backend').textContent = next.backend();
-  document.body.dataset.backend = next.is_gpu() ? 'webgpu' : 'cpu';
-  $('model-info').textContent = JSON.stringify(JSON.parse(next.config_json()), null, 2);
-  if (cpu && forceCpu) showNotice('CPU forced by ?cpu=1: running on the CPU, slower.');
-  else if (!next.is_gpu()) showNotice('No WebGPU: running on the CPU, slower.', next.gpu_error());
-  else showNotice('');
+  $('model-info').textContent = JSON.stringify(info.config, null, 2);
+  $('edit-panel').hidden = true; // directions belong to one model (loadAttributes shows them)
+  const notes = [];
+  if (cpu && forceCpu) notes.push('CPU forced by ?cpu=1: running on the CPU, slower.');
+  else if (!info.isGpu) notes.push('No WebGPU: running on the CPU, slower.');
+  if (engine.where === 'main') notes.push(`The model runs on the main thread (${engine.why}): the page may pause during long jobs.`);
+  showNotice(notes.join(' '), [info.gpuError, engine.why].filter(Boolean).join('; '));
   for (const id of ['original', 'reconstruction', 'interp', 'edited']) {
     const c = $(id);
     c.width = state.w;
@@ -100,7 +125,7 @@ async function sample() {
   const seed = Number($('seed').value) >>> 0;
   await job(async () => {
     const t0 = performance.now();
-    const rgba = await state.app.sample(N_SAMPLES, t, seed);
+    const rgba = await engine.call('sample', N_SAMPLES, t, seed);
     const took = ms(t0);
     state.samples = rgba;
     for (const k of [...state.latents.keys()]) if (k.startsWith('s')) state.latents.delete(k);
@@ -121,7 +146,7 @@ async function endpoint(key) {
   if (!state.latents.has(key)) {
     if (!state.samples) return null;
     const i = Number(key.slice(1));
-    state.latents.set(key, await state.app.encode(tile(state.samples, i, state.w, state.h)));
+    state.latents.set(key, await engine.call('encode', tile(state.samples, i, state.w, state.h)));
   }
   return state.latents.get(key);
 }
@@ -133,7 +158,7 @@ const interpolate = latest(async () => {
     const b = await endpoint($('interp-b').value);
     if (!a || !b) return;
     const t0 = performance.now();
-    const img = await state.app.decode(state.app.interpolate(a, b, t));
+    const img = await engine.call('decode', await engine.call('interpolate', a, b, t));
     drawImages($('interp'), img, 1, state.w, state.h);
     $('interp-time').textContent = `t = ${t.toFixed(2)} · decoded in ${ms(t0).toFixed(0)} ms`;
   });
@@ -147,7 +172,7 @@ async function loadAttributes(modelUrl) {
   let names;
   try {
     const bytes = await fetchBytes(url);
-    names = state.app.load_attributes(bytes);
+    names = await engine.call('loadAttributes', bytes);
   } catch (e) {
     console.info(`no attribute directions for ${modelUrl}: ${e?.message ?? e}`);
     return;
@@ -172,7 +197,7 @@ const edit = latest(async () => {
     if (!z) return;
     const alphas = [...$('sliders').querySelectorAll('input')].map((s) => Number(s.value));
     const t0 = performance.now();
-    const img = await state.app.decode(state.app.edit(z, alphas));
+    const img = await engine.call('decode', await engine.call('edit', z, alphas));
     drawImages($('edited'), img, 1, state.w, state.h);
     $('edit-time').textContent = `decoded in ${ms(t0).toFixed(0)} ms`;
   });
@@ -186,17 +211,15 @@ async function renderStrip() {
     const a = await endpoint($('interp-a').value);
     const b = await endpoint($('interp-b').value);
     if (!a || !b) return;
-    const flats = new Float64Array(STRIP * a.length);
-    for (let i = 0; i < STRIP; i++) flats.set(state.app.interpolate(a, b, i / (STRIP - 1)), i * a.length);
     const t0 = performance.now();
-    const img = await state.app.decode_many(flats, STRIP);
+    const img = await engine.call('morph', a, b, STRIP);
     drawImages($('strip'), img, STRIP, state.w, state.h, STRIP);
     $('interp-time').textContent = `morph of ${STRIP} frames decoded in ${ms(t0).toFixed(0)} ms`;
   });
 }
 
 async function encodeFile(file) {
-  if (!file || !state.app) return;
+  if (!file || !state.info) return;
   showError('');
   let pixels;
   try {
@@ -206,11 +229,11 @@ async function encodeFile(file) {
     return;
   }
   await job(async () => {
-    drawImages($('original'), state.app.prepare_image(pixels), 1, state.w, state.h);
+    drawImages($('original'), await engine.call('prepareImage', pixels), 1, state.w, state.h);
     const t0 = performance.now();
-    const z = await state.app.encode(pixels);
+    const z = await engine.call('encode', pixels);
     const tEnc = ms(t0);
-    const back = await state.app.decode(z);
+    const back = await engine.call('decode', z);
     drawImages($('reconstruction'), back, 1, state.w, state.h);
     state.photo = z;
     $('encode-time').textContent = `${file.name}: encoded in ${tEnc.toFixed(0)} ms, decoded in ${(ms(t0) - tEnc).toFixed(0)} ms`;
@@ -224,6 +247,7 @@ async function loadWeightsFile(file) {
   showError('');
   setStatus(`Loading ${file.name}…`);
   const bytes = new Uint8Array(await file.arrayBuffer());
+  state.loading = true;
   const ok = await job(async () => {
     try {
       await useModel(bytes, forceCpu);
@@ -232,8 +256,9 @@ async function loadWeightsFile(file) {
       throw new Error(`Could not load ${file.name}; the previous model stays loaded.\n${e?.message ?? e}`);
     }
   });
-  setStatus(ok ? `Loaded ${file.name}` : 'Ready');
   if (ok) await sample();
+  state.loading = false;
+  setStatus(ok ? `Loaded ${file.name}` : 'Ready');
 }
 
 function wire() {
@@ -270,9 +295,16 @@ function wire() {
 async function boot() {
   wire();
   const t0 = performance.now();
+  engine = await startEngine({ useWorker, onEvent: onEngineEvent });
+  document.body.dataset.engine = engine.where;
+  // test hooks (tests/e2e): the engine, and the progress events so far
+  window.glowDebug = { call: (m, ...a) => engine.call(m, ...a), progress: progressLog, where: engine.where };
   try {
     setStatus('Downloading model…', 0);
+    document.body.dataset.phase = 'download';
+    progressLog.push({ phase: 'download', done: 0, total: 0, at: Math.round(performance.now()) });
     const bytes = await fetchBytes(defaultModel, (got, total) => {
+      if (got === total) progressLog.push({ phase: 'download', done: got, total, at: Math.round(performance.now()) });
       const mb = (got / 1e6).toFixed(1);
       setStatus(total ? `Downloading model… ${mb} / ${(total / 1e6).toFixed(1)} MB` : `Downloading model… ${mb} MB`,
         total ? got / total : undefined);
@@ -286,8 +318,9 @@ async function boot() {
     document.body.dataset.state = 'error';
     return;
   }
-  setStatus('Compiling shaders and sampling…');
+  setStatus(state.info.isGpu ? 'Compiling shaders and sampling…' : 'Sampling…');
   await sample();
+  state.loading = false;
   // performance.now() counts from navigation: the time to first sample includes the download.
   document.body.dataset.firstSampleMs = performance.now().toFixed(0);
   setStatus(`Ready: first samples ${performance.now().toFixed(0)} ms after opening the page (download, build and first batch: ${ms(t0).toFixed(0)} ms)`);

@@ -85,6 +85,8 @@ pub struct GpuBackend {
     subgroup_capable: bool,
     /// Plans built from now on use the subgroup convolution.
     subgroups: bool,
+    /// Called as each new pipeline of a plan is built (`set_on_pipeline`).
+    on_pipeline: Option<platform::ProgressFn>,
 }
 
 pub struct GpuPlan {
@@ -176,6 +178,7 @@ impl GpuBackend {
             runtime,
             subgroup_capable,
             subgroups: subgroup_capable,
+            on_pipeline: None,
         })
     }
 
@@ -189,6 +192,18 @@ impl GpuBackend {
     pub fn set_subgroups(&mut self, on: bool) -> bool {
         self.subgroups = on && self.subgroup_capable;
         self.subgroups
+    }
+
+    /// Reports `(built, total)` as `build` creates each pipeline (shader module and compute
+    /// pipeline) a plan needs that is not cached yet; `total` counts those new pipelines. The page
+    /// shows it as a progress bar; `None` removes the callback.
+    pub fn set_on_pipeline(&mut self, f: Option<platform::ProgressFn>) {
+        self.on_pipeline = f;
+    }
+
+    /// Compute pipelines built so far (all plans, cached per entry point and binding signature).
+    pub fn pipeline_count(&self) -> usize {
+        self.pipelines.len()
     }
 
     fn check_binding(&self, what: &str, bytes: u64) -> Result<()> {
@@ -450,18 +465,36 @@ impl Backend for GpuBackend {
         let mut pipes: Vec<wgpu::ComputePipeline> = Vec::new();
         let mut pipe_index: HashMap<PipeKey, usize> = HashMap::new();
         let mut dispatches = Vec::with_capacity(calls.len());
-        for (c, &off) in calls.iter().zip(&offsets) {
-            let kinds: Vec<(bool, bool)> = c
-                .binds
-                .iter()
-                .map(|b| match b {
-                    Bind::Runtime => (true, true),
-                    Bind::Buf(_, a) | Bind::Param(_, _, a) => (false, *a == Access::Read),
-                    Bind::Dummy => (false, true),
-                })
-                .collect();
-            let key: PipeKey = (c.shader, c.entry, c.base, kinds);
+        let keys: Vec<PipeKey> = calls
+            .iter()
+            .map(|c| {
+                let kinds = c
+                    .binds
+                    .iter()
+                    .map(|b| match b {
+                        Bind::Runtime => (true, true),
+                        Bind::Buf(_, a) | Bind::Param(_, _, a) => (false, *a == Access::Read),
+                        Bind::Dummy => (false, true),
+                    })
+                    .collect();
+                (c.shader, c.entry, c.base, kinds)
+            })
+            .collect();
+        let new_pipes = {
+            let fresh: std::collections::HashSet<&PipeKey> =
+                keys.iter().filter(|k| !self.pipelines.contains_key(*k)).collect();
+            fresh.len()
+        };
+        let mut built = 0;
+        for ((c, &off), key) in calls.iter().zip(&offsets).zip(keys) {
+            let fresh = !self.pipelines.contains_key(&key);
             let (pipe, bgl) = self.pipeline(key.clone())?;
+            if fresh {
+                built += 1;
+                if let Some(f) = &self.on_pipeline {
+                    f(built, new_pipes);
+                }
+            }
             let pi = *pipe_index.entry(key).or_insert_with(|| {
                 pipes.push(pipe);
                 pipes.len() - 1

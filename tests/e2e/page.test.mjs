@@ -110,12 +110,73 @@ async function noWebGpu() {
   }
 }
 
+/** The longest main-thread pause (ms) while `n` samples are drawn on the engine, and the call's time. */
+const pauseDuring = (page, n) =>
+  page.evaluate(async (n) => {
+    let last = performance.now();
+    let maxGap = 0;
+    const beat = setInterval(() => {
+      const t = performance.now();
+      maxGap = Math.max(maxGap, t - last);
+      last = t;
+    }, 5);
+    const t0 = performance.now();
+    await window.glowDebug.call('sample', n, 0.7, 99);
+    const took = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 30));
+    clearInterval(beat);
+    return { took, maxGap };
+  }, n);
+
+/** The engine in a worker keeps the main thread free; on the main thread it does not. */
+async function responsiveness(page) {
+  // time to first samples (WebGPU) with the model in the worker and on the main thread
+  for (const [where, q] of [['worker', {}], ['main', { worker: '0' }]]) {
+    await page.goto(url(q), { timeout: TIMEOUT });
+    await ready(page, `09-first-sample-${where}.png`);
+    results[`first_sample_ms_${where}`] = Number(await page.evaluate(() => document.body.dataset.firstSampleMs));
+  }
+  const N = 64;
+  await page.goto(url({ cpu: '1' }), { timeout: TIMEOUT });
+  await ready(page, '09-cpu-worker.png');
+  check((await page.evaluate(() => document.body.dataset.engine)) === 'worker', 'the model runs in a worker');
+  const w = await pauseDuring(page, N);
+  await page.goto(url({ cpu: '1', worker: '0' }), { timeout: TIMEOUT });
+  await ready(page, '10-cpu-main-thread.png');
+  const st = await page.evaluate(() => ({ engine: document.body.dataset.engine, notice: document.getElementById('notice').textContent }));
+  check(st.engine === 'main' && /main thread/.test(st.notice), '?worker=0 runs on the main thread and says so', st.notice);
+  const m = await pauseDuring(page, N);
+  console.log(`${N} CPU samples: worker ${w.took.toFixed(0)} ms (longest main-thread pause ${w.maxGap.toFixed(0)} ms), ` +
+    `main thread ${m.took.toFixed(0)} ms (pause ${m.maxGap.toFixed(0)} ms)`);
+  // the measure can tell: on the main thread the page freezes for (nearly) the whole call
+  check(m.maxGap > 0.8 * m.took, 'on the main thread a long call freezes the page', `${m.maxGap.toFixed(0)} of ${m.took.toFixed(0)} ms`);
+  check(w.took > 200 && w.maxGap < Math.max(100, w.took / 4), 'in the worker the main thread stays responsive',
+    `longest pause ${w.maxGap.toFixed(0)} ms during ${w.took.toFixed(0)} ms`);
+  Object.assign(results, { cpu64_worker_ms: w.took, cpu64_worker_pause_ms: w.maxGap, cpu64_main_ms: m.took, cpu64_main_pause_ms: m.maxGap });
+}
+
+/** When the worker script cannot load, the page runs the model on the main thread and says so. */
+async function workerFails(context) {
+  const page = await context.newPage();
+  await page.route('**/www/worker.js', (r) => r.abort());
+  try {
+    await page.goto(url(), { timeout: TIMEOUT });
+    await ready(page, '11-worker-failed.png');
+    const st = await page.evaluate(() => ({ engine: document.body.dataset.engine, notice: document.getElementById('notice').textContent }));
+    check(st.engine === 'main' && /main thread/.test(st.notice), 'a worker that fails to start falls back to the main thread and says so', st.notice);
+    check(spread(await pixels(page, 'grid')) > 2, 'and samples');
+  } finally {
+    await page.close();
+  }
+}
+
 async function run() {
   const context = await chromium.launchPersistentContext(env('USER_DATA_DIR', '/tmp/glow-e2e-profile'), {
     executablePath: env('CHROMIUM', '/usr/bin/chromium'),
     headless: true,
     args: ARGS,
     viewport: { width: 1200, height: 1100 },
+    serviceWorkers: 'block', // the offline test has its own context and server
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
@@ -130,9 +191,36 @@ async function run() {
   });
 
   try {
-    // --- WebGPU: load, sample
+    // --- WebGPU: load (progress: download, wasm, device, pipelines), sample
+    let slowed = false; // the first model download only
+    await page.route('**/*.safetensors', async (route) => {
+      if (!slowed) {
+        slowed = true;
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      await route.continue();
+    });
     await page.goto(url(), { timeout: TIMEOUT });
+    await page.waitForFunction(() => document.body.dataset.phase === 'download', null, { timeout: TIMEOUT });
+    await page.screenshot({ path: join(OUT, '00a-progress-download.png'), fullPage: true });
+    const dl = await page.evaluate(() => ({
+      text: document.getElementById('status').textContent,
+      bar: getComputedStyle(document.getElementById('progress')).visibility,
+    }));
+    check(/Downloading model/.test(dl.text) && dl.bar === 'visible', 'a progress bar shows the model download', dl.text);
+    await page.waitForFunction(() => ['pipelines', 'ready'].includes(document.body.dataset.phase) || document.body.dataset.state !== 'loading',
+      null, { timeout: TIMEOUT });
+    await page.screenshot({ path: join(OUT, '00b-progress-shaders.png'), fullPage: true });
     await ready(page, '01-loaded-webgpu.png');
+    const phases = await page.evaluate(() => window.glowDebug.progress);
+    const order = [...new Set(phases.map((p) => p.phase))];
+    const pipes = phases.filter((p) => p.phase === 'pipelines');
+    const dlDone = phases.find((p) => p.phase === 'download' && p.total > 0 && p.done === p.total);
+    check(order.slice(0, 4).join() === 'download,wasm,device,pipelines', 'loading goes through its phases in order', order.join(' → '));
+    check(!!dlDone && pipes.length > 0 && pipes.every((p) => p.done >= 1 && p.done <= p.total) &&
+      pipes.some((p) => p.done === p.total), 'progress counts the download and the pipelines built / total',
+      `${dlDone?.total} bytes; ${pipes.length} pipeline events, first ${pipes[0]?.done}/${pipes[0]?.total}`);
+    check((await page.evaluate(() => document.body.dataset.engine)) === 'worker', 'the model runs in a worker thread');
     const info = await page.evaluate(() => ({
       backend: document.body.dataset.backend,
       label: document.getElementById('backend').textContent,
@@ -143,7 +231,6 @@ async function run() {
     const { cfg } = info;
     console.log(`model ${cfg.image_width}x${cfg.image_height}x${cfg.image_channels}, n_bits ${cfg.n_bits}, on ${info.label}`);
     check(info.backend === 'webgpu', 'runs on WebGPU', info.label);
-    results.first_sample_ms = info.firstSampleMs;
     results.webgpu_ms_per_sample = info.sampleMs / 8;
 
     const grid1 = await pixels(page, 'grid');
@@ -265,8 +352,35 @@ async function run() {
     v = await version(page, 'grid');
     await page.setInputFiles('#weights-input', modelFile);
     await drawn(page, 'grid', v);
+    await page.waitForFunction(() => /^Loaded /.test(document.getElementById('status').textContent), null, { timeout: TIMEOUT });
     const status = await page.textContent('#status');
-    check(/^Loaded /.test(status) && (await page.isHidden('#error')), 'a user weights file loads', status);
+    const loadErr = (await page.isHidden('#error')) ? '' : await page.textContent('#error');
+    check(/^Loaded /.test(status) && !loadErr, 'a user weights file loads', `${status} ${loadErr}`);
+
+    // --- A lost WebGPU device: reported plainly, rebuilt on a new device, the page samples again
+    v = await version(page, 'grid');
+    const destroyed = await page.evaluate(() => window.glowDebug.call('debugDestroyDevice'));
+    check(destroyed === true, 'the test hook destroys the WebGPU device');
+    await page.waitForFunction(() => document.body.dataset.deviceLosses === '1', null, { timeout: TIMEOUT });
+    await page.fill('#seed', '8');
+    await page.dispatchEvent('#seed', 'change');
+    await drawn(page, 'grid', v);
+    const lost = await page.evaluate(() => ({
+      backend: document.body.dataset.backend,
+      notice: document.getElementById('notice').textContent,
+      error: document.getElementById('error').hidden ? '' : document.getElementById('error').textContent,
+    }));
+    check(/device was lost/.test(lost.notice) && lost.backend === 'webgpu' && !lost.error,
+      'after a lost device the page says so and runs on a new WebGPU device', `${lost.notice} ${lost.error}`);
+    check(spread(await pixels(page, 'grid')) > 2, 'and samples again');
+    await page.screenshot({ path: join(OUT, '12-device-lost.png'), fullPage: true });
+    // a loss during a call: the call is retried on the rebuilt device
+    const during = await page.evaluate(async () => {
+      await window.glowDebug.call('debugDestroyDevice');
+      const img = await window.glowDebug.call('sample', 2, 0.7, 5);
+      return img.length;
+    });
+    check(during === 2 * 4 * cfg.image_width * cfg.image_height, 'a call made right after the loss still returns its images', `${during} bytes`);
 
     // --- CPU fallback (?cpu=1)
     await page.goto(url({ cpu: '1' }), { timeout: TIMEOUT });
@@ -280,6 +394,9 @@ async function run() {
     check(/CPU/.test(cpu.notice), 'the page says it runs on the CPU', cpu.notice);
     check(spread(await pixels(page, 'grid')) > 2, 'the CPU backend samples');
     results.cpu_ms_per_sample = cpu.sampleMs / 8;
+
+    await responsiveness(page);
+    await workerFails(context);
 
     check(foreign.length === 0, 'no request leaves the origin', foreign.join(' '));
     check(pageErrors.length === 0, 'no page errors', pageErrors.join(' | '));
