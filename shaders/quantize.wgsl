@@ -5,7 +5,8 @@ struct P {
     n_bins: f32,
     noise: u32,    // 1: U(0, 1/n_bins) noise from the run's seed; 0: + 1/(2 n_bins)
     stream: u32,
-    _p0: u32, _p1: u32, _p2: u32,
+    base: u32,     // noise counter of value 0 (a shard's offset in a larger batch)
+    _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
 
@@ -21,7 +22,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let byte = (img_in[i / 4u] >> (8u * (i % 4u))) & 255u;
     let bin = f32(byte >> p.shift);
     var u = 0.5 / p.n_bins;
-    if (p.noise == 1u) { u = rand_uniform(run.seed_lo, run.seed_hi, p.stream, i) / p.n_bins; }
+    if (p.noise == 1u) { u = rand_uniform(run.seed_lo, run.seed_hi, p.stream, p.base + i) / p.n_bins; }
     x_out[i] = bin / p.n_bins - 0.5 + u;
 }
 

@@ -290,7 +290,8 @@ impl B<'_> {
             n_bins: self.cfg.n_bins() as f32,
             noise: 0,
             stream: 1,
-            _pad: [0; 3],
+            base: 0,
+            _pad: [0; 2],
         }
     }
 }

@@ -393,6 +393,40 @@ pub struct StepStats {
     pub skipped: bool,
 }
 
+/// The graph inputs of a batch: the images and, for class-conditional models, one-hot labels.
+fn batch_inputs(
+    cfg: &GlowConfig,
+    io: &TrainIo,
+    images: &[u8],
+    n: usize,
+    labels: Option<&[u32]>,
+) -> Result<Vec<(BufId, Host)>> {
+    if images.len() != n * cfg.dims() {
+        return Err(Error::Input(format!(
+            "expected {n} images ({} bytes), got {} bytes",
+            n * cfg.dims(),
+            images.len()
+        )));
+    }
+    let mut inputs = vec![(io.enc.input, Host::U8(images.to_vec()))];
+    match (io.enc.labels, labels) {
+        (Some(b), Some(l)) => {
+            let nc = cfg.n_classes;
+            let mut oh = vec![0.0; n * nc];
+            for (i, &y) in l.iter().enumerate() {
+                if y as usize >= nc {
+                    return Err(Error::Input(format!("label {y} out of range 0..{nc}")));
+                }
+                oh[i * nc + y as usize] = 1.0;
+            }
+            inputs.push((b, Host::F(oh)));
+        }
+        (None, None) => {}
+        _ => return Err(Error::Input("labels must be given exactly for class-conditional models".into())),
+    }
+    Ok(inputs)
+}
+
 /// Trains a model in place on its backend.
 pub struct Trainer<B: Backend> {
     pub model: Glow<B>,
@@ -403,10 +437,26 @@ pub struct Trainer<B: Backend> {
     pub weight_y: f64,
     /// Steps taken (the next step is `t + 1`).
     pub t: u64,
+    /// Noise counter of the batch's first value (0 normally). A data-parallel rank that takes
+    /// images `[o, o + n)` of a global batch sets `o · D`, so its images get the dequantisation
+    /// noise they would get in one batch of all ranks' images. Set before the first step.
+    pub noise_base: u32,
     tensors: Vec<(String, usize)>,
     plan: Option<(usize, B::Plan, TrainIo)>,
+    /// Data-parallel steps: the graph up to the gradients, and the optimizer alone.
+    grad_plan: Option<(usize, B::Plan, TrainIo)>,
+    opt_plan: Option<(B::Plan, BufId)>,
     /// Host parameters are stale while steps run on the device.
     dirty: bool,
+}
+
+/// Sets the dequantisation noise counter of a training graph's input (see `Trainer::noise_base`).
+fn set_noise_base(g: &mut Graph, base: u32) {
+    for op in &mut g.ops {
+        if let crate::ops::Op::Quantize(q) = op {
+            q.p.base = base;
+        }
+    }
 }
 
 impl<B: Backend> Trainer<B> {
@@ -427,43 +477,34 @@ impl<B: Backend> Trainer<B> {
             }
         }
         model.backend_mut().set_params(&extra)?;
-        Ok(Trainer { model, opt, mode: Mode::Reversible, weight_y: 0.0, t: 0, tensors, plan: None, dirty: false })
+        Ok(Trainer {
+            model,
+            opt,
+            mode: Mode::Reversible,
+            weight_y: 0.0,
+            t: 0,
+            noise_base: 0,
+            tensors,
+            plan: None,
+            grad_plan: None,
+            opt_plan: None,
+            dirty: false,
+        })
     }
 
     /// One optimizer step on a batch of u8 images (NHWC); dequantisation noise from `seed`.
     pub async fn step(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> Result<StepStats> {
         let cfg = self.model.config().clone();
-        if images.len() != n * cfg.dims() {
-            return Err(Error::Input(format!(
-                "expected {n} images ({} bytes), got {} bytes",
-                n * cfg.dims(),
-                images.len()
-            )));
-        }
         if self.plan.as_ref().map(|p| p.0) != Some(n) {
-            let (graph, io) = train_graph(&cfg, n, &self.opt, &self.tensors, self.mode, self.weight_y);
+            let (mut graph, io) = train_graph(&cfg, n, &self.opt, &self.tensors, self.mode, self.weight_y);
+            set_noise_base(&mut graph, self.noise_base);
             let plan = self.model.backend_mut().build(graph)?;
             self.plan = Some((n, plan, io));
         }
         let state = self.opt.state_params(self.t + 1);
         self.model.backend_mut().set_params(&state)?;
         let (_, plan, io) = self.plan.as_mut().unwrap();
-        let mut inputs = vec![(io.enc.input, Host::U8(images.to_vec()))];
-        match (io.enc.labels, labels) {
-            (Some(b), Some(l)) => {
-                let nc = cfg.n_classes;
-                let mut oh = vec![0.0; n * nc];
-                for (i, &y) in l.iter().enumerate() {
-                    if y as usize >= nc {
-                        return Err(Error::Input(format!("label {y} out of range 0..{nc}")));
-                    }
-                    oh[i * nc + y as usize] = 1.0;
-                }
-                inputs.push((b, Host::F(oh)));
-            }
-            (None, None) => {}
-            _ => return Err(Error::Input("labels must be given exactly for class-conditional models".into())),
-        }
+        let inputs = batch_inputs(&cfg, io, images, n, labels)?;
         let outs = [io.enc.logdet, io.enc.logp, io.clip];
         let backend = self.model.backend_mut();
         let mut res = backend.run(plan, inputs, &outs, RunArgs { seed, temperature: 1.0 }).await?.into_iter();
@@ -478,6 +519,58 @@ impl<B: Backend> Trainer<B> {
             self.t += 1;
         }
         Ok(StepStats { bpd: mean, grad_norm: clip[2], skipped })
+    }
+
+    /// Data-parallel step, part 1: forward and backward on this rank's images into the `grad.*`
+    /// parameters ([`Trainer::gradient_tensors`]), without the optimizer. Returns each image's
+    /// bits/dim. The gradient is that of this batch's mean loss: the mean of the ranks'
+    /// gradients over equal batches is the gradient of the global batch's mean loss.
+    pub async fn gradients(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> Result<Vec<f64>> {
+        let cfg = self.model.config().clone();
+        if self.grad_plan.as_ref().map(|p| p.0) != Some(n) {
+            let (mut graph, io) =
+                stage_graph(&cfg, n, &self.opt, &self.tensors, Stage::Gradient, self.mode, self.weight_y);
+            set_noise_base(&mut graph, self.noise_base);
+            let plan = self.model.backend_mut().build(graph)?;
+            self.grad_plan = Some((n, plan, io));
+        }
+        let (_, plan, io) = self.grad_plan.as_mut().unwrap();
+        let inputs = batch_inputs(&cfg, io, images, n, labels)?;
+        let outs = [io.enc.logdet, io.enc.logp];
+        let backend = self.model.backend_mut();
+        let mut res = backend.run(plan, inputs, &outs, RunArgs { seed, temperature: 1.0 }).await?.into_iter();
+        let logdet = res.next().unwrap().floats();
+        let logp = res.next().unwrap().floats();
+        Ok(bpd(&cfg, &logdet, &logp))
+    }
+
+    /// The gradient parameters (`grad.<name>`, element count) that `gradients` writes and
+    /// `apply_gradients` reads, in a fixed order (the same on every rank).
+    pub fn gradient_tensors(&self) -> Vec<(String, usize)> {
+        self.tensors.iter().map(|(t, n)| (grad_name(t), *n)).collect()
+    }
+
+    /// Data-parallel step, part 2: the optimizer step (clipping, non-finite skip, update, EMA if
+    /// configured) on the gradients now in `grad.*` (averaged over ranks); `mean_bpd` is the
+    /// global batch's mean bits/dim (non-finite: the step counts as skipped, as in `step`).
+    pub async fn apply_gradients(&mut self, mean_bpd: f64) -> Result<StepStats> {
+        if self.opt_plan.is_none() {
+            let mut g = Graph::default();
+            let clip = self.opt.push_step(&mut g, &self.tensors).clip;
+            self.opt_plan = Some((self.model.backend_mut().build(g)?, clip));
+        }
+        let state = self.opt.state_params(self.t + 1);
+        self.model.backend_mut().set_params(&state)?;
+        let (plan, clip) = self.opt_plan.as_mut().unwrap();
+        let outs = [*clip];
+        let backend = self.model.backend_mut();
+        let clip = backend.run(plan, vec![], &outs, RunArgs::default()).await?.remove(0).floats();
+        let skipped = clip[1] != 0.0 || !mean_bpd.is_finite();
+        self.dirty = true;
+        if !skipped {
+            self.t += 1;
+        }
+        Ok(StepStats { bpd: mean_bpd, grad_norm: clip[2], skipped })
     }
 
     /// Reads the trained parameters back into the model (whose encode / sample then use them).

@@ -329,14 +329,16 @@ fn quantize_dequantize_and_noise() {
     let len = 3 * 5 * 7 * 3 + 1; // not a multiple of 4
     let bytes = rand_bytes(3, len);
     for n_bits in [8u32, 5] {
-        for noise in [0u32, 1] {
+        // base: the noise counter of value 0 (a data-parallel rank's shard of a larger batch)
+        for (noise, base) in [(0u32, 0u32), (1, 0), (1, 1000)] {
             let p = QuantParams {
                 len: len as u32,
                 shift: 8 - n_bits,
                 n_bins: (1 << n_bits) as f32,
                 noise,
                 stream: 1,
-                _pad: [0; 3],
+                base,
+                _pad: [0; 2],
             };
             let make = || {
                 let mut gr = Graph::default();

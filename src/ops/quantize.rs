@@ -22,7 +22,10 @@ pub struct QuantParams {
     /// 1: add U(0, 1/n_bins) noise from the run's seed; 0: add 1/(2 n_bins).
     pub noise: u32,
     pub stream: u32,
-    pub _pad: [u32; 3],
+    /// Counter of the first value's noise: value `i` draws noise `base + i`, so a shard of a
+    /// larger batch (a data-parallel rank's images) gets the noise it would get in that batch.
+    pub base: u32,
+    pub _pad: [u32; 2],
 }
 
 /// `img` (u8, `len` bytes) -> `x` (f32, `len`).
@@ -51,7 +54,11 @@ impl Quantize {
         let nb = p.n_bins as f64;
         for i in 0..p.len as usize {
             let bin = (img[i] >> p.shift) as f64;
-            let u = if p.noise == 1 { rng::uniform(ctx.args.seed, p.stream, i as u32) / nb } else { 0.5 / nb };
+            let u = if p.noise == 1 {
+                rng::uniform(ctx.args.seed, p.stream, p.base.wrapping_add(i as u32)) / nb
+            } else {
+                0.5 / nb
+            };
             x[i] = T::f(bin / nb - 0.5 + u);
         }
         ctx.put(self.x, x);
