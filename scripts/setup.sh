@@ -11,9 +11,10 @@ WASM_PACK_VERSION=0.15.1
 log() { printf '[setup] %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-# --- Debian packages: lavapipe (software Vulkan), Chromium + driver (WebGPU tests)
+# --- Debian packages: lavapipe (software Vulkan), Chromium + driver (WebGPU tests),
+#     OpenMPI + libclang (the trainer's `distributed` feature: the mpi crate's bindings, mpirun)
 need_pkgs=()
-for p in mesa-vulkan-drivers libvulkan1 chromium chromium-driver; do
+for p in mesa-vulkan-drivers libvulkan1 chromium chromium-driver openmpi-bin libopenmpi-dev libclang-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -20,6 +20,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "native tests (GPU backend on the default adapter, CPU backends)"
 cargo test --workspace
 
+step "distributed training over MPI (mpirun -np 2; CPU backend and the default adapter)"
+cargo clippy -p trainer --all-targets --features distributed -- -D warnings
+cargo test -p trainer --features distributed --test distributed
+
 step "browser tests (headless Chromium, WebGPU)"
 scripts/test-web.sh
 

@@ -58,14 +58,19 @@ fn bytemuck_f32(v: &[f32]) -> Vec<u8> {
 
 pub fn load(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).context("corrupt checkpoint")?;
+    parse(&bytes, path)
+}
+
+/// A checkpoint from its bytes (read from `path`, named in errors).
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).context("corrupt checkpoint")?;
     let meta = meta.metadata().clone().context("checkpoint without metadata")?;
     if meta.get("format").map(|s| s.as_str()) != Some("glowgpu-checkpoint") {
         bail!("{} is not a glowgpu checkpoint", path.display());
     }
     let get = |k: &str| meta.get(k).with_context(|| format!("checkpoint metadata lacks `{k}`"));
     let cfg: GlowConfig = serde_json::from_str(get("config")?).context("checkpoint config")?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).context("corrupt checkpoint")?;
+    let st = safetensors::SafeTensors::deserialize(bytes).context("corrupt checkpoint")?;
     let mut params = Params { map: Default::default(), actnorm_initialized: get("actnorm_initialized")? == "true" };
     let mut opt = ParamMap::new();
     for (name, view) in st.tensors() {

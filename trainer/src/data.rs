@@ -177,10 +177,28 @@ pub fn epoch_order(len: usize, seed: u64, epoch: u64) -> Vec<usize> {
 
 /// Decodes batches on background threads, in a deterministic order: batch `b` of the stream
 /// (counted from `start_batch`, so a resumed run sees exactly the batches it would have seen)
-/// holds images `order(epoch)[k·n..(k+1)·n]`; flips come from the same seed.
+/// holds images `order(epoch)[k·n..(k+1)·n]`; flips come from the same seed. (The trainer takes
+/// its rank's shard with `loader_shard`; a single process's shard is the whole batch.)
+#[cfg(test)]
 pub fn loader(
     data: Arc<Dataset>,
     n: usize,
+    seed: u64,
+    flips: bool,
+    start_batch: u64,
+    threads: usize,
+) -> Receiver<Result<Batch>> {
+    loader_shard(data, n, 0..n, seed, flips, start_batch, threads)
+}
+
+/// `loader` for one rank of a data-parallel job: of every global batch of `n` images only the
+/// images at positions `shard` (e.g. rank r of R: `r·n/R..(r+1)·n/R`), so the ranks split each
+/// epoch's order between them; a flip is a function of the image's global position, so any
+/// split of the batch sees the same images.
+pub fn loader_shard(
+    data: Arc<Dataset>,
+    n: usize,
+    shard: std::ops::Range<usize>,
     seed: u64,
     flips: bool,
     start_batch: u64,
@@ -192,16 +210,16 @@ pub fn loader(
     // worker t makes batches start + t, start + t + threads, ...; a reorder stage keeps the order
     let (wtx, wrx) = sync_channel::<(u64, Result<Batch>)>(threads as usize * 2);
     for t in 0..threads {
-        let (data, wtx) = (data.clone(), wtx.clone());
+        let (data, wtx, shard) = (data.clone(), wtx.clone(), shard.clone());
         std::thread::spawn(move || {
             let mut b = start_batch + t;
             loop {
                 let (epoch, k) = (b / per_epoch, (b % per_epoch) as usize);
                 let order = epoch_order(data.len(), seed, epoch);
                 let res = (|| {
-                    let mut images = Vec::with_capacity(n * data.dims());
-                    let mut labels = data.labels.as_ref().map(|_| Vec::with_capacity(n));
-                    for j in 0..n {
+                    let mut images = Vec::with_capacity(shard.len() * data.dims());
+                    let mut labels = data.labels.as_ref().map(|_| Vec::with_capacity(shard.len()));
+                    for j in shard.clone() {
                         let i = order[(k * n + j) % data.len()];
                         let flip = flips && glowgpu::rng::uniform(seed, 7, (b * n as u64 + j as u64) as u32) < 0.5;
                         images.extend(data.load(i, flip)?);
@@ -209,7 +227,7 @@ pub fn loader(
                             l.push(all[i]);
                         }
                     }
-                    Ok(Batch { images, labels, n })
+                    Ok(Batch { images, labels, n: shard.len() })
                 })();
                 if wtx.send((b, res)).is_err() {
                     return;
@@ -293,5 +311,23 @@ mod tests {
         let all = firsts(0, 6);
         assert_eq!(firsts(0, 6), all, "same seed, same batches");
         assert_eq!(firsts(4, 2), all[4 * 3..].to_vec(), "starting at batch 4 continues the same stream");
+    }
+
+    #[test]
+    fn rank_shards_concatenate_to_the_global_batch() {
+        let d = tmp("shard");
+        for i in 0..10u8 {
+            image::RgbImage::from_fn(4, 4, |x, _| image::Rgb([i, x as u8 * 60, 0]))
+                .save(d.join(format!("{i}.png")))
+                .unwrap();
+        }
+        let ds = Arc::new(Dataset::open(spec(d, 4, false)).unwrap());
+        let whole = loader(ds.clone(), 4, 9, true, 2, 2);
+        let (r0, r1) = (loader_shard(ds.clone(), 4, 0..2, 9, true, 2, 1), loader_shard(ds, 4, 2..4, 9, true, 2, 3));
+        for _ in 0..5 {
+            let (a, b) = (r0.recv().unwrap().unwrap(), r1.recv().unwrap().unwrap());
+            assert_eq!((a.n, b.n), (2, 2));
+            assert_eq!([a.images, b.images].concat(), whole.recv().unwrap().unwrap().images, "same images, same flips");
+        }
     }
 }

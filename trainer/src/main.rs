@@ -3,6 +3,7 @@
 mod attributes;
 mod checkpoint;
 mod data;
+mod dist;
 mod grid;
 mod plot;
 mod train_cmd;

@@ -1,6 +1,7 @@
 //! `trainer train`: data-dependent init, the training loop with background decoding, periodic
 //! evaluation with the EMA weights, sample grids, a CSV log and bpd plot, atomic checkpoints and
-//! exact resume.
+//! exact resume. Under `mpirun` (feature `distributed`) every rank trains on its share of each
+//! global batch and the gradients are averaged across ranks (`dist`).
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{self, DataSpec, Dataset};
+use crate::dist::{self, Comm};
 use crate::{grid, plot, BackendKind, DataArgs};
 
 #[derive(Clone, Copy, clap::ValueEnum, Debug)]
@@ -67,7 +69,8 @@ pub struct TrainArgs {
     /// Weight of the class head's cross-entropy (bits) in the loss (official `weight_y`).
     #[arg(long, default_value_t = 0.0)]
     pub weight_y: f64,
-    /// Images per step.
+    /// Images per step. Under `mpirun -np N` (feature `distributed`) this is the global batch:
+    /// each rank takes batch/N images of it, so a run means the same with any number of ranks.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
     /// Peak learning rate (Adamax, as the official code).
@@ -117,17 +120,67 @@ pub struct TrainArgs {
     pub init_images: usize,
     #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
     pub backend: BackendKind,
+    /// Distributed runs: stop the whole job when a rank waits longer than this many seconds for
+    /// the others (a rank hangs); covers a step plus rank 0's evaluation and checkpoint.
+    #[arg(long, default_value_t = 1200.0)]
+    pub hang_timeout: f64,
+    /// Distributed runs: host buffer of one gradient all-reduce bucket, in MiB.
+    #[arg(long, default_value_t = 16.0)]
+    pub allreduce_bucket_mib: f64,
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
+    #[cfg(feature = "distributed")]
+    {
+        let note = format!("The last checkpoint {} is intact.", a.out.join("checkpoint.safetensors").display());
+        if let Some(mpi) = dist::Mpi::from_env(std::time::Duration::from_secs_f64(a.hang_timeout.max(1.0)), note) {
+            let res = run_on(a, &mpi);
+            if let Err(e) = &res {
+                if mpi.size() > 1 {
+                    // stop the other ranks now rather than let them wait for this one
+                    eprintln!("rank {}: error: {e:#}; stopping the whole job", mpi.rank());
+                    mpi.abort(1);
+                }
+            }
+            return res;
+        }
+    }
+    run_on(a, &dist::Single)
+}
+
+fn run_on(a: TrainArgs, comm: &dyn Comm) -> Result<()> {
     match a.backend {
         BackendKind::Gpu => {
-            let g = block_on(GpuBackend::new())?;
-            eprintln!("backend: {}", g.describe());
-            train(a, g)
+            let g = open_gpu(comm)?;
+            if comm.size() > 1 {
+                eprintln!("rank {} of {}: backend: {}", comm.rank(), comm.size(), g.describe());
+            } else {
+                eprintln!("backend: {}", g.describe());
+            }
+            train(a, g, comm)
         }
-        BackendKind::Cpu => train(a, CpuBackend::<f32>::new()),
+        BackendKind::Cpu => train(a, CpuBackend::<f32>::new(), comm),
     }
+}
+
+/// The default adapter; in a distributed job the local rank picks one of this machine's GPUs
+/// (round robin), falling back to a software adapter (lavapipe) when there is none.
+fn open_gpu(comm: &dyn Comm) -> Result<GpuBackend> {
+    #[cfg(feature = "distributed")]
+    if comm.size() > 1 {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let all = block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let (gpus, soft): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|a| a.get_info().device_type != wgpu::DeviceType::Cpu);
+        let pool = if gpus.is_empty() { soft } else { gpus };
+        if !pool.is_empty() {
+            let n = pool.len();
+            let pick = pool.into_iter().nth(comm.local_rank() % n).unwrap();
+            return Ok(block_on(GpuBackend::from_adapter(pick))?);
+        }
+    }
+    let _ = comm;
+    Ok(block_on(GpuBackend::new())?)
 }
 
 fn spec(a: &TrainArgs, split: &str) -> DataSpec {
@@ -142,20 +195,50 @@ fn spec(a: &TrainArgs, split: &str) -> DataSpec {
     }
 }
 
-fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
+    let (rank, world) = (comm.rank(), comm.size());
+    // rank 0 owns the run folder: checkpoints, log, plots, sample grids, the EMA and the final model
+    let lead = rank == 0;
+    if lead {
+        std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    }
     let train_set = Arc::new(Dataset::open(spec(&a, "train"))?);
-    let test_set = if a.data.split_csv.is_some() { Some(Dataset::open(spec(&a, "test"))?) } else { None };
+    let test_set = if lead && a.data.split_csv.is_some() { Some(Dataset::open(spec(&a, "test"))?) } else { None };
     if train_set.len() < a.batch {
         bail!("{} training images, fewer than one batch of {}", train_set.len(), a.batch);
     }
+    if !a.batch.is_multiple_of(world) {
+        bail!("--batch {} (the global batch) must be a multiple of the {world} ranks", a.batch);
+    }
+    let local = a.batch / world;
     let steps_per_epoch = (train_set.len() / a.batch) as u64;
     let mut a = a;
     if let Some(e) = a.epochs {
         a.steps = e * steps_per_epoch;
     }
     let ck_path = a.out.join("checkpoint.safetensors");
-    let resume = if a.resume && ck_path.exists() { Some(checkpoint::load(&ck_path)?) } else { None };
+    let resume = if world == 1 {
+        if a.resume && ck_path.exists() {
+            Some(checkpoint::load(&ck_path)?)
+        } else {
+            None
+        }
+    } else if a.resume {
+        // rank 0 reads the checkpoint and hands it to every rank (no shared folder needed)
+        let mut bytes = if lead && ck_path.exists() {
+            std::fs::read(&ck_path).with_context(|| format!("cannot read checkpoint {}", ck_path.display()))?
+        } else {
+            Vec::new()
+        };
+        comm.broadcast("broadcast of the checkpoint", &mut bytes);
+        if bytes.is_empty() {
+            None
+        } else {
+            Some(checkpoint::parse(&bytes, &ck_path)?)
+        }
+    } else {
+        None
+    };
     let (cfg, seed) = match &resume {
         Some(ck) => (ck.cfg.clone(), ck.seed),
         None => (
@@ -187,10 +270,13 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
     let decay = 1.0 - 1.0 / (steps_per_epoch as f64 * a.polyak_epochs).max(1.0);
     let mut opt = OptConfig::official(a.lr, steps_per_epoch, a.polyak_epochs, a.warmup);
     opt.max_norm = a.max_grad_norm;
-    opt.ema_decay = Some(decay as f32);
+    // the EMA is rank 0's: the other ranks skip its update
+    opt.ema_decay = lead.then_some(decay as f32);
     let (mut trainer, mut batches) = match resume {
         Some(ck) => {
-            eprintln!("resuming at step {} ({} batches seen)", ck.t, ck.batches);
+            if lead {
+                eprintln!("resuming at step {} ({} batches seen) on {world} rank(s)", ck.t, ck.batches);
+            }
             let model = Glow::from_params(cfg.clone(), ck.params, backend)?;
             let mut t = Trainer::new(model, opt)?;
             t.restore(&ck.opt, ck.t)?;
@@ -198,29 +284,60 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
         }
         None => {
             let mut model = Glow::new(cfg.clone(), backend, seed)?;
-            let order = data::epoch_order(train_set.len(), seed, 0);
             let ni = a.init_images.min(train_set.len()).max(1);
-            let mut imgs = Vec::with_capacity(ni * train_set.dims());
-            for &i in order.iter().take(ni) {
-                imgs.extend(train_set.load(i, false)?);
+            if lead {
+                let order = data::epoch_order(train_set.len(), seed, 0);
+                let mut imgs = Vec::with_capacity(ni * train_set.dims());
+                for &i in order.iter().take(ni) {
+                    imgs.extend(train_set.load(i, false)?);
+                }
+                block_on(model.init_actnorm(&imgs, ni, seed))?;
+                if cfg.n_classes > 0 {
+                    eprintln!("class-conditional: {} classes", cfg.n_classes);
+                }
             }
-            block_on(model.init_actnorm(&imgs, ni, seed))?;
-            if cfg.n_classes > 0 {
-                eprintln!("class-conditional: {} classes", cfg.n_classes);
+            if world > 1 {
+                // actnorm's data-dependent init on rank 0, then every rank starts from its weights
+                let mut bytes = if lead { glowgpu::save_weights(&cfg, model.params())? } else { Vec::new() };
+                comm.broadcast("broadcast of the initial weights", &mut bytes);
+                if !lead {
+                    model.set_params(glowgpu::load_weights(&bytes)?.1)?;
+                }
             }
-            eprintln!("actnorm initialised from {ni} images");
+            if lead {
+                eprintln!("actnorm initialised from {ni} images");
+            }
             (Trainer::new(model, opt)?, 0)
         }
     };
     trainer.mode = if a.reversible { glowgpu::train::Mode::Reversible } else { glowgpu::train::Mode::Stored };
     trainer.weight_y = a.weight_y;
+    // this rank's images are [rank·local, (rank + 1)·local) of each global batch: the same
+    // dequantisation noise and flips as in one batch of all ranks' images
+    trainer.noise_base = u32::try_from(rank * local * cfg.dims()).context("global batch too large")?;
     let log_path = a.out.join("log.csv");
-    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
-    if log.metadata()?.len() == 0 {
-        writeln!(log, "step,batches,train_bpd,grad_norm,test_bpd,elapsed_s")?;
+    let mut log = if lead {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+        if f.metadata()?.len() == 0 {
+            writeln!(f, "step,batches,train_bpd,grad_norm,test_bpd,elapsed_s")?;
+        }
+        Some(f)
+    } else {
+        None
+    };
+    let shard = rank * local..(rank + 1) * local;
+    let rx = data::loader_shard(train_set.clone(), a.batch, shard, seed, a.flip, batches, a.data.loader_threads);
+    let bar = if lead { ProgressBar::new(a.steps) } else { ProgressBar::hidden() };
+    let grads = trainer.gradient_tensors();
+    let bucket = ((a.allreduce_bucket_mib * 1048576.0 / 4.0) as usize).max(1);
+    let mut cstats = dist::CommStats::default();
+    let (mut dist_steps, mut step_s) = (0u64, 0.0f64);
+    if lead && world > 1 {
+        let n: usize = grads.iter().map(|g| g.1).sum();
+        eprintln!(
+            "data-parallel: {world} ranks x {local} images; all-reduce of {n} gradient values in buckets of {bucket}"
+        );
     }
-    let rx = data::loader(train_set.clone(), a.batch, seed, a.flip, batches, a.data.loader_threads);
-    let bar = ProgressBar::new(a.steps);
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}").unwrap());
     bar.set_position(trainer.t);
     let start = Instant::now();
@@ -228,12 +345,20 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
     let mut ema_bpd = f64::NAN;
     while trainer.t < a.steps {
         let batch = rx.recv().context("image loader stopped")??;
-        let st = block_on(trainer.step(
-            &batch.images,
-            batch.n,
-            batch.labels.as_deref(),
-            seed ^ batches.wrapping_mul(0x2545_F491_4F6C_DD1D),
-        ))?;
+        let step_seed = seed ^ batches.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let st = if world == 1 {
+            block_on(trainer.step(&batch.images, batch.n, batch.labels.as_deref(), step_seed))?
+        } else {
+            let t0 = Instant::now();
+            let per = block_on(trainer.gradients(&batch.images, batch.n, batch.labels.as_deref(), step_seed))?;
+            let mut total = [0.0];
+            comm.sum_f64("all-reduce of the loss", &[per.iter().sum::<f64>()], &mut total);
+            dist::allreduce_gradients(comm, trainer.model.backend_mut(), &grads, bucket, &mut cstats)?;
+            let st = block_on(trainer.apply_gradients(total[0] / a.batch as f64))?;
+            dist_steps += 1;
+            step_s += t0.elapsed().as_secs_f64();
+            st
+        };
         batches += 1;
         if st.skipped {
             fails += 1;
@@ -248,8 +373,15 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
         bar.set_position(trainer.t);
         bar.set_message(format!("train bpd {ema_bpd:.3}"));
         let t = trainer.t;
-        let eval_now = (a.eval_every > 0 && t % a.eval_every == 0) || t == a.steps;
+        let eval_now = lead && ((a.eval_every > 0 && t % a.eval_every == 0) || t == a.steps);
         let test_bpd = if eval_now { evaluate(&mut trainer, test_set.as_ref(), &a, t)? } else { None };
+        let Some(log) = log.as_mut() else {
+            // other ranks: only take part in the weights check at checkpoints
+            if world > 1 && (t % a.checkpoint_every == 0 || t == a.steps) {
+                check_identical(&mut trainer, comm, t)?;
+            }
+            continue;
+        };
         writeln!(
             log,
             "{t},{batches},{:.5},{:.5},{},{:.1}",
@@ -263,10 +395,33 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
             plot::plot_log(&log_path, &a.out.join("bpd.png"))?;
         }
         if t % a.checkpoint_every == 0 || t == a.steps {
+            if world > 1 {
+                let h = check_identical(&mut trainer, comm, t)?;
+                if t == a.steps {
+                    say(&bar, format!("step {t}: weights bit-identical on all {world} ranks (hash {h:016x})"));
+                }
+            }
             save_checkpoint(&mut trainer, &ck_path, batches, seed)?;
         }
     }
     bar.finish();
+    if dist_steps > 0 && lead {
+        let k = dist_steps as f64;
+        let params: usize = grads.iter().map(|g| g.1).sum();
+        eprintln!(
+            "data-parallel: {world} ranks, {} images/step: {:.1} ms/step ({:.2} images/s); all-reduce {} bytes/step \
+             ({params} parameters x 4 bytes) in {:.2} ms/step, gradient device<->host copies {:.2} ms/step",
+            a.batch,
+            1e3 * step_s / k,
+            a.batch as f64 * k / step_s,
+            cstats.bytes / dist_steps,
+            1e3 * cstats.allreduce_s / k,
+            1e3 * cstats.transfer_s / k
+        );
+    }
+    if !lead {
+        return Ok(());
+    }
     let ema = block_on(trainer.ema_params())?;
     let bytes = glowgpu::save_weights(&cfg, &ema)?;
     let out = a.out.join("model.safetensors");
@@ -274,6 +429,17 @@ fn train<B: Backend>(a: TrainArgs, backend: B) -> Result<()> {
     std::fs::rename(out.with_extension("tmp"), &out)?;
     eprintln!("wrote {} (EMA weights) after {:.0} s", out.display(), start.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// All-gathers a hash of every rank's weights and fails unless they are bit-identical.
+fn check_identical<B: Backend>(tr: &mut Trainer<B>, comm: &dyn Comm, t: u64) -> Result<u64> {
+    block_on(tr.sync())?;
+    let hashes = comm.gather_u64("check that the ranks' weights agree", dist::params_hash(tr.model.params()));
+    if hashes.iter().any(|h| *h != hashes[0]) {
+        let list: Vec<String> = hashes.iter().map(|h| format!("{h:016x}")).collect();
+        bail!("step {t}: the ranks' weights differ (hashes by rank: {})", list.join(", "));
+    }
+    Ok(hashes[0])
 }
 
 /// A line above the progress bar, or on stderr when there is no terminal (background runs).
