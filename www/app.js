@@ -1,8 +1,10 @@
 // The page: wires the panels to the model (www/engine.js, in a worker: www/client.js) and the
 // canvases (www/pixels.js). `?cpu=1` forces the CPU backend; `?model=URL` loads another
 // same-origin model; `?worker=0` runs the model on the main thread.
+import { cameraAvailable, closeCamera, grabFrame, openCamera } from './camera.js';
 import { startEngine } from './client.js';
-import { drawImages, fileToPixels, tile } from './pixels.js';
+import { Cropper } from './crop.js';
+import { drawImages, tile } from './pixels.js';
 import { fetchBytes, latest, Queue } from './util.js';
 
 const N_SAMPLES = 8;
@@ -214,20 +216,33 @@ async function renderStrip() {
     const t0 = performance.now();
     const img = await engine.call('morph', a, b, STRIP);
     drawImages($('strip'), img, STRIP, state.w, state.h, STRIP);
+    $('strip').hidden = false;
     $('interp-time').textContent = `morph of ${STRIP} frames decoded in ${ms(t0).toFixed(0)} ms`;
   });
 }
 
+/** A picture file into the crop box (which then encodes its default square). */
 async function encodeFile(file) {
   if (!file || !state.info) return;
   showError('');
-  let pixels;
+  let bmp;
   try {
-    pixels = await fileToPixels(file, state.w, state.h);
+    bmp = await createImageBitmap(file);
   } catch (e) {
     showError(`could not read ${file.name} as an image: ${e?.message ?? e}`);
     return;
   }
+  cropper.setSource(bmp, bmp.width, bmp.height, file.name);
+  bmp.close();
+}
+
+/** Encodes the crop box's square: the input as the model sees it, and decode(encode(x)). */
+const encodeCrop = latest(async () => {
+  if (!cropper.ready || !state.info) return;
+  $('crop-help').hidden = false;
+  const pixels = cropper.pixels(state.w, state.h);
+  const { x, y, s } = cropper.rect;
+  const file = { name: `${cropper.name} [${s}x${s} at ${x},${y}]` };
   await job(async () => {
     drawImages($('original'), await engine.call('prepareImage', pixels), 1, state.w, state.h);
     const t0 = performance.now();
@@ -240,6 +255,26 @@ async function encodeFile(file) {
     document.body.dataset.encodeMs = tEnc.toFixed(1);
   });
   fillEndpoints();
+  if ($('interp-a').value === 'photo' || $('interp-b').value === 'photo') await interpolate();
+});
+
+const cropper = new Cropper($('crop'), () => encodeCrop());
+
+/** The camera: a preview, and Capture sends the frame to the crop box. */
+let cameraStream = null;
+async function startCamera() {
+  showError('');
+  try {
+    cameraStream = await openCamera($('camera-video'));
+    $('camera').hidden = false;
+  } catch (e) {
+    showError(`The camera could not be opened: ${e?.message ?? e}`);
+  }
+}
+function stopCamera() {
+  closeCamera($('camera-video'), cameraStream);
+  cameraStream = null;
+  $('camera').hidden = true;
 }
 
 async function loadWeightsFile(file) {
@@ -280,7 +315,17 @@ function wire() {
     for (const s of $('sliders').querySelectorAll('input')) s.value = '0';
     edit();
   });
-  $('photo-input').addEventListener('change', (e) => encodeFile(e.target.files[0]));
+  $('photo-input').addEventListener('change', (e) => {
+    encodeFile(e.target.files[0]);
+    e.target.value = ''; // picking the same file again reloads it
+  });
+  $('camera-offer').hidden = !cameraAvailable();
+  $('camera-open').addEventListener('click', () => startCamera());
+  $('camera-close').addEventListener('click', () => stopCamera());
+  $('camera-capture').addEventListener('click', () => {
+    const v = $('camera-video');
+    if (v.videoWidth) cropper.setSource(grabFrame(v), v.videoWidth, v.videoHeight, 'camera');
+  });
   $('weights-input').addEventListener('change', (e) => loadWeightsFile(e.target.files[0]));
   const drop = $('drop-zone');
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });

@@ -21,6 +21,8 @@ const ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  '--use-fake-ui-for-media-stream', // camera: allowed without a prompt,
+  '--use-fake-device-for-media-stream', // a synthetic video device
 ];
 
 let failures = 0;
@@ -64,6 +66,36 @@ function spread(px) {
 }
 
 const differing = (a, b) => a.reduce((k, v, i) => k + (v !== b[i] ? 1 : 0), 0);
+
+/** The encode panel's input and reconstruction: values outside decode's one bin below x. */
+async function roundTrip(page, step) {
+  const orig = await pixels(page, 'original');
+  const rec = await pixels(page, 'reconstruction');
+  let maxDiff = 0, outside = 0;
+  for (let i = 0; i < orig.length; i++) {
+    const d = orig[i] - rec[i];
+    maxDiff = Math.max(maxDiff, Math.abs(d));
+    if (d < 0 || d >= step) outside++; // decode gives the bin's floor: 0 <= x - x' < step
+  }
+  return { orig, maxDiff, outside };
+}
+
+const cropRect = (page) =>
+  page.evaluate(() => {
+    const d = document.getElementById('crop-box').dataset;
+    return { x: Number(d.x), y: Number(d.y), s: Number(d.s) };
+  });
+
+/** Drags from the centre of `selector` by (dx, dy) CSS pixels with the mouse. */
+async function drag(page, selector, dx, dy) {
+  const b = await page.locator(selector).boundingBox();
+  const x = b.x + b.width / 2, y = b.y + b.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + dx / 2, y + dy / 2, { steps: 3 });
+  await page.mouse.move(x + dx, y + dy, { steps: 3 });
+  await page.mouse.up();
+}
 
 async function ready(page, shot) {
   await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: TIMEOUT });
@@ -252,19 +284,66 @@ async function run() {
     v = await version(page, 'reconstruction');
     await page.setInputFiles('#photo-input', photo);
     await drawn(page, 'reconstruction', v);
-    const orig = await pixels(page, 'original');
-    const rec = await pixels(page, 'reconstruction');
     const step = 2 ** (8 - cfg.n_bits);
-    let maxDiff = 0, outside = 0;
-    for (let i = 0; i < orig.length; i++) {
-      const d = orig[i] - rec[i];
-      maxDiff = Math.max(maxDiff, Math.abs(d));
-      if (d < 0 || d >= step) outside++; // decode gives the bin's floor: 0 <= x - x' < step
-    }
+    const { orig, maxDiff, outside } = await roundTrip(page, step);
     check(spread(orig) > 2, `photo ${photo} reached the page`, `std ${spread(orig).toFixed(1)}`);
     check(outside === 0, `decode(encode(x)) within one step (${step}) of x`, `max |diff| ${maxDiff}, ${outside} values outside`);
     results.encode_ms = Number(await page.evaluate(() => document.body.dataset.encodeMs));
     await page.screenshot({ path: join(OUT, '03-encoded.png'), fullPage: true });
+
+    // --- The crop box: starts as the largest centred square; resizing and moving it re-encode
+    const photoSize = await page.evaluate(() => [document.getElementById('crop-src').width, document.getElementById('crop-src').height]);
+    let r0 = await cropRect(page);
+    check(await page.isVisible('#crop-box') && r0.s === Math.min(...photoSize), 'a crop box covers the largest square of the photo',
+      `${JSON.stringify(r0)} on ${photoSize.join('x')}`);
+    const boxPx = (await page.locator('#crop-box').boundingBox()).width;
+    v = await version(page, 'reconstruction');
+    await drag(page, '.crop-handle', -0.35 * boxPx, -0.35 * boxPx);
+    await drawn(page, 'reconstruction', v);
+    const r1 = await cropRect(page);
+    const rt1 = await roundTrip(page, step);
+    check(r1.s < r0.s && r1.x === r0.x && r1.y === r0.y && differing(orig, rt1.orig) > 0,
+      'dragging the corner shrinks the crop and changes the input', `${JSON.stringify(r0)} -> ${JSON.stringify(r1)}`);
+    check(rt1.outside === 0, 'the resized crop reconstructs within one step', `max |diff| ${rt1.maxDiff}`);
+    await page.screenshot({ path: join(OUT, '03a-crop-resized.png'), fullPage: true });
+    v = await version(page, 'reconstruction');
+    await drag(page, '#crop-box', 0.3 * boxPx, 0.2 * boxPx);
+    await drawn(page, 'reconstruction', v);
+    const r2 = await cropRect(page);
+    const rt2 = await roundTrip(page, step);
+    check(r2.s === r1.s && r2.x > r1.x && r2.y > r1.y && differing(rt1.orig, rt2.orig) > 0,
+      'dragging the square moves the crop and changes the input', `${JSON.stringify(r1)} -> ${JSON.stringify(r2)}`);
+    check(rt2.outside === 0, 'the moved crop reconstructs within one step', `max |diff| ${rt2.maxDiff}`);
+    await page.screenshot({ path: join(OUT, '03b-crop-moved.png'), fullPage: true });
+
+    // --- The camera (Chromium's fake device) feeds the same crop box
+    check(await page.isVisible('#camera-open'), 'the page offers the camera');
+    await page.click('#camera-open');
+    await page.waitForFunction(() => document.getElementById('camera-video').videoWidth > 0, null, { timeout: TIMEOUT });
+    await page.waitForTimeout(300); // a few frames of the moving test pattern
+    await page.screenshot({ path: join(OUT, '03c-camera.png'), fullPage: true });
+    v = await version(page, 'reconstruction');
+    await page.click('#camera-capture');
+    await drawn(page, 'reconstruction', v);
+    const cam = await page.evaluate(() => ({
+      video: [document.getElementById('camera-video').videoWidth, document.getElementById('camera-video').videoHeight],
+      src: [document.getElementById('crop-src').width, document.getElementById('crop-src').height],
+    }));
+    const rc = await cropRect(page);
+    const rtc = await roundTrip(page, step);
+    check(cam.src.join() === cam.video.join() && rc.s === Math.min(...cam.video), 'a captured camera frame goes to the crop box',
+      `frame ${cam.src.join('x')}, crop ${JSON.stringify(rc)}`);
+    // The issue's bound, |x - x'| <= one step: a camera frame is far outside the training data, and
+    // f32 on the device may then miss decode's half-bin margin on a few values (seen: 1 level).
+    check(spread(rtc.orig) > 2 && rtc.maxDiff <= step, 'the camera crop encodes and reconstructs within one step',
+      `std ${spread(rtc.orig).toFixed(1)}, max |diff| ${rtc.maxDiff}, ${rtc.outside} of ${rtc.orig.length} values not exact`);
+    await page.click('#camera-close');
+    check(await page.isHidden('#camera'), 'the camera closes');
+    await page.screenshot({ path: join(OUT, '03d-camera-captured.png'), fullPage: true });
+    // back to the photo for the interpolation below
+    v = await version(page, 'reconstruction');
+    await page.setInputFiles('#photo-input', photo);
+    await drawn(page, 'reconstruction', v);
 
     // --- Interpolate: moving the slider changes the image; the photo is an endpoint
     const interp1 = await pixels(page, 'interp');
