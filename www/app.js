@@ -25,6 +25,7 @@ const state = {
   loading: true, // loading phases go to the status line
   w: 0, h: 0,
   samples: null, // RGBA of the last batch
+  version: 0, // bumped whenever the samples or the photo change (the morph frames depend on them)
   photo: null, // flat latent of the encoded photo
   latents: new Map(), // interpolation endpoints by <select> value
 };
@@ -96,6 +97,8 @@ async function useModel(bytes, cpu) {
   state.latents.clear();
   $('model-info').textContent = JSON.stringify(info.config, null, 2);
   $('edit-panel').hidden = true; // directions belong to one model (loadAttributes shows them)
+  setPlaying(false);
+  anim.frames = null;
   const notes = [];
   if (cpu && forceCpu) notes.push('CPU forced by ?cpu=1: running on the CPU, slower.');
   else if (!info.isGpu) notes.push('No WebGPU: running on the CPU, slower.');
@@ -130,6 +133,7 @@ async function sample() {
     const rgba = await engine.call('sample', N_SAMPLES, t, seed);
     const took = ms(t0);
     state.samples = rgba;
+    state.version++;
     for (const k of [...state.latents.keys()]) if (k.startsWith('s')) state.latents.delete(k);
     drawImages($('grid'), rgba, N_SAMPLES, state.w, state.h, GRID_COLS);
     $('sample-time').textContent =
@@ -222,6 +226,59 @@ async function renderStrip() {
 }
 
 /** A picture file into the crop box (which then encodes its default square). */
+/** The morph as an animation: ANIM frames (one batched decode), played back and forth. */
+const ANIM = 16;
+const FPS = 12;
+const anim = { frames: null, key: '', playing: false, loading: false, i: 0, dir: 1, last: 0 };
+const morphKey = () => `${$('interp-a').value}|${$('interp-b').value}|${state.version}`;
+
+async function morphFrames() {
+  const key = morphKey();
+  if (anim.frames && anim.key === key) return anim.frames;
+  anim.loading = true;
+  try {
+    const frames = await job(async () => {
+      const a = await endpoint($('interp-a').value);
+      const b = await endpoint($('interp-b').value);
+      return a && b ? engine.call('morph', a, b, ANIM) : null;
+    });
+    if (frames) Object.assign(anim, { frames, key, i: 0, dir: 1 });
+    return frames;
+  } finally {
+    anim.loading = false;
+  }
+}
+
+function setPlaying(on) {
+  anim.playing = on;
+  $('morph-play').textContent = on ? '❚❚ Pause' : '▶ Play the morph';
+  $('morph-play').setAttribute('aria-pressed', String(on));
+  document.body.dataset.morphPlaying = on ? '1' : '0';
+}
+
+async function toggleMorph() {
+  if (anim.playing) return setPlaying(false);
+  setPlaying(true);
+  if (!(await morphFrames())) return setPlaying(false);
+  $('morph').hidden = false;
+  anim.last = 0;
+  requestAnimationFrame(tick);
+}
+
+function tick(t) {
+  if (!anim.playing) return;
+  if (t - anim.last >= 1000 / FPS) {
+    anim.last = t;
+    const size = state.w * state.h * 4;
+    drawImages($('morph'), anim.frames.subarray(anim.i * size, (anim.i + 1) * size), 1, state.w, state.h);
+    if (anim.i + anim.dir < 0 || anim.i + anim.dir >= ANIM) anim.dir = -anim.dir;
+    anim.i += anim.dir;
+    // new endpoints while playing: fetch their frames, keep playing
+    if (anim.key !== morphKey() && !anim.loading) morphFrames();
+  }
+  requestAnimationFrame(tick);
+}
+
 async function encodeFile(file) {
   if (!file || !state.info) return;
   showError('');
@@ -251,6 +308,7 @@ const encodeCrop = latest(async () => {
     const back = await engine.call('decode', z);
     drawImages($('reconstruction'), back, 1, state.w, state.h);
     state.photo = z;
+    state.version++;
     $('encode-time').textContent = `${file.name}: encoded in ${tEnc.toFixed(0)} ms, decoded in ${(ms(t0) - tEnc).toFixed(0)} ms`;
     document.body.dataset.encodeMs = tEnc.toFixed(1);
   });
@@ -310,6 +368,7 @@ function wire() {
   $('interp-a').addEventListener('change', () => interpolate());
   $('interp-b').addEventListener('change', () => interpolate());
   $('strip-render').addEventListener('click', () => renderStrip());
+  $('morph-play').addEventListener('click', () => toggleMorph());
   $('edit-src').addEventListener('change', () => edit());
   $('edit-reset').addEventListener('click', () => {
     for (const s of $('sliders').querySelectorAll('input')) s.value = '0';

@@ -385,6 +385,25 @@ async function run() {
       'the morph strip renders 8 changing frames', `${strip.length} bytes`);
     await page.screenshot({ path: join(OUT, '05a-strip.png'), fullPage: true });
 
+    // --- The morph as an animation: Play cycles through changing frames, Pause stops it
+    await page.click('#morph-play');
+    v = await version(page, 'morph');
+    await drawn(page, 'morph', v);
+    const seen = [await pixels(page, 'morph')];
+    for (let k = 0; k < 5; k++) {
+      v = await version(page, 'morph');
+      await drawn(page, 'morph', v);
+      seen.push(await pixels(page, 'morph'));
+    }
+    const changes = seen.slice(1).filter((f, k) => differing(f, seen[k]) > 0).length;
+    check(await page.isVisible('#morph') && changes >= 4, 'Play animates the morph', `${changes} of 5 frame steps changed the image`);
+    await page.screenshot({ path: join(OUT, '05c-morph-playing.png'), fullPage: true });
+    await page.click('#morph-play');
+    const paused = await version(page, 'morph');
+    await page.waitForTimeout(600);
+    const st = await page.evaluate(() => ({ playing: document.body.dataset.morphPlaying, label: document.getElementById('morph-play').textContent }));
+    check((await version(page, 'morph')) === paused && st.playing === '0' && /Play/.test(st.label), 'Pause stops it', st.label);
+
     // --- Edit: attribute sliders (directions shipped beside the default model) change the image
     if (!MODEL && !(await page.isHidden('#edit-panel'))) {
       await drawn(page, 'edited', 0);
