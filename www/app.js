@@ -429,6 +429,24 @@ async function boot() {
   document.body.dataset.firstSampleMs = performance.now().toFixed(0);
   setStatus(`Ready: first samples ${performance.now().toFixed(0)} ms after opening the page (download, build and first batch: ${ms(t0).toFixed(0)} ms)`);
   document.body.dataset.state = 'ready';
+  offline();
+}
+
+/** Registers the service worker (sw.js) that caches the page, the wasm and the default model;
+ * says so in the footer once the model is in its cache. */
+async function offline() {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    await navigator.serviceWorker.register('sw.js');
+    await navigator.serviceWorker.ready;
+    for (let i = 0; i < 600 && !(await caches.match(defaultModel)); i++) await new Promise((r) => setTimeout(r, 100));
+    if (await caches.match(defaultModel)) {
+      document.body.dataset.offline = 'ready';
+      $('offline').hidden = false;
+    }
+  } catch (e) {
+    console.info(`no offline copy: ${e?.message ?? e}`);
+  }
 }
 
 boot();

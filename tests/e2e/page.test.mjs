@@ -2,8 +2,9 @@
 // the package and serves the repository root). Environment: BASE_URL, OUT_DIR (screenshots),
 // USER_DATA_DIR (fresh profile), CHROMIUM, DATA_DIR (../shared/data), GLOW_E2E_MODEL (optional
 // model path under the root instead of www/models/default.safetensors).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const env = (k, d) => process.env[k] || d;
@@ -107,6 +108,75 @@ async function ready(page, shot) {
   if (st.state !== 'ready') throw new Error(`page did not get ready: ${st.error}`);
 }
 
+/** A static server of the repository root on a free port (the offline test stops it). */
+function staticServer() {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
+    '.wasm': 'application/wasm', '.png': 'image/png', '.json': 'application/json' };
+  const root = process.cwd();
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, '');
+    const file = join(root, path === '' || path.endsWith('/') ? `${path}index.html` : path);
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      st = null;
+    }
+    if (!file.startsWith(root) || !st?.isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Content-Length': st.size });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Offline: load once (the service worker caches the page, wasm and model), go offline with
+ * the server stopped, reload: the page must load and sample from its cache. */
+async function offlineTest() {
+  const server = await staticServer();
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const context = await chromium.launchPersistentContext(`${env('USER_DATA_DIR', '/tmp/glow-e2e-profile')}-offline`, {
+    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1200, height: 1100 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  try {
+    const q = MODEL ? `?model=${encodeURIComponent(MODEL)}` : '';
+    await page.goto(`${base}/index.html${q}`, { timeout: TIMEOUT });
+    await ready(page, '13-online.png');
+    await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: TIMEOUT });
+    check(await page.isVisible('#offline'), 'the page says it works offline once cached');
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await context.setOffline(true);
+    const t0 = Date.now();
+    await page.reload({ timeout: TIMEOUT });
+    await ready(page, '14-offline.png');
+    const st = await page.evaluate(() => ({
+      controlled: !!navigator.serviceWorker.controller,
+      online: navigator.onLine,
+      backend: document.body.dataset.backend,
+      engine: document.body.dataset.engine,
+    }));
+    check(st.controlled && !st.online, 'offline, the reload is served by the service worker', JSON.stringify(st));
+    check(st.backend === 'webgpu' && st.engine === 'worker' && spread(await pixels(page, 'grid')) > 2, 'and the page samples (WebGPU, in its worker)');
+    results.offline_reload_first_sample_ms = Date.now() - t0;
+    check(pageErrors.length === 0, 'no page errors offline', pageErrors.join(' | '));
+  } catch (e) {
+    check(false, 'offline run reached the end', e.message);
+    await page.screenshot({ path: join(OUT, 'failure-offline.png'), fullPage: true }).catch(() => {});
+  } finally {
+    await context.close();
+    server.close();
+  }
+}
+
 /** Chromium without --enable-unsafe-webgpu has no adapter here: the page must fall back by itself. */
 async function noWebGpu() {
   const context = await chromium.launchPersistentContext(`${env('USER_DATA_DIR', '/tmp/glow-e2e-profile')}-nogpu`, {
@@ -115,6 +185,7 @@ async function noWebGpu() {
     args: ARGS.filter((a) => a !== '--enable-unsafe-webgpu'),
     viewport: { width: 1200, height: 1100 },
     acceptDownloads: true,
+    serviceWorkers: 'block',
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
@@ -505,6 +576,7 @@ async function run() {
     await context.close();
   }
   await noWebGpu();
+  await offlineTest();
   console.log(`timings: ${JSON.stringify(results)}`);
   console.log(failures ? `${failures} check(s) FAILED` : 'all checks passed');
   process.exit(failures ? 1 : 0);

@@ -1,0 +1,48 @@
+// The service worker that makes the page work offline once loaded. It sits at the root so its
+// scope covers index.html. Network first (a rebuilt page or model is picked up when online),
+// the cache when the network fails; install stores the page, its modules, the wasm and the
+// default model, and every later same-origin GET refreshes its cached copy.
+const CACHE = 'glow-page-v1';
+const FILES = [
+  './', 'index.html', 'sw.js',
+  'www/style.css', 'www/app.js', 'www/camera.js', 'www/client.js', 'www/crop.js', 'www/engine.js', 'www/glow.js',
+  'www/pixels.js', 'www/util.js', 'www/worker.js',
+  'www/pkg/glowgpu.js', 'www/pkg/glowgpu_bg.wasm',
+  'www/models/default.safetensors', 'www/models/default.attributes.safetensors',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    // one by one: a missing optional file (the attribute directions) must not fail the rest
+    await Promise.all(FILES.map((f) => cache.add(f).catch((e) => console.warn(`offline cache: ${f}: ${e}`))));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const k of await caches.keys()) if (k !== CACHE) await caches.delete(k);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET' || new URL(req.url).origin !== self.location.origin) return;
+  event.respondWith((async () => {
+    try {
+      const res = await fetch(req);
+      if (res.status === 200) {
+        const copy = res.clone();
+        event.waitUntil(caches.open(CACHE).then((c) => c.put(req, copy)).catch(() => {}));
+      }
+      return res;
+    } catch (e) {
+      // offline: the cached copy (pages also under their URL without the query, e.g. ?cpu=1)
+      const hit = (await caches.match(req)) ?? (req.mode === 'navigate' ? await caches.match(req, { ignoreSearch: true }) : undefined);
+      if (hit) return hit;
+      throw e;
+    }
+  })());
+});
