@@ -110,8 +110,11 @@ export class Engine {
     const old = this.#app;
     this.#app = app;
     old?.free();
-    app.set_progress((done, total) =>
-      this.#progress('pipelines', `Compiling shaders: pipeline ${done} / ${total}`, done, total));
+    app.set_progress((done, total) => {
+      this.#progress('pipelines', `Compiling shaders: pipeline ${done} / ${total}`, done, total);
+      // the browser finishes compiling them in the background; the first run waits for that
+      if (done === total) this.#progress('first-run', 'Pipelines built; running the first batch on the GPU…');
+    });
     if (app.is_gpu()) {
       app.lost().then((reason) => {
         if (reason && this.#app === app) this.#queue.run(() => (this.#app === app ? this.#recover(reason) : null)).catch(() => {});

@@ -324,6 +324,9 @@ async function run() {
       pipes.some((p) => p.done === p.total), 'progress counts the download and the pipelines built / total',
       `${dlDone?.total} bytes; ${pipes.length} pipeline events, first ${pipes[0]?.done}/${pipes[0]?.total}`);
     check((await page.evaluate(() => document.body.dataset.engine)) === 'worker', 'the model runs in a worker thread');
+    // when each loading phase began (ms after navigation), the first of each kind
+    results.load_phases_ms = Object.fromEntries(order.map((ph) => [ph, phases.find((p) => p.phase === ph).at]));
+    results.load_phases_ms.ready = await page.evaluate(() => Number(document.body.dataset.firstSampleMs));
     const info = await page.evaluate(() => ({
       backend: document.body.dataset.backend,
       label: document.getElementById('backend').textContent,
