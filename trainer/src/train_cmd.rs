@@ -88,9 +88,14 @@ pub struct TrainArgs {
     /// Global gradient-norm clipping (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub max_grad_norm: f32,
-    /// Polyak (EMA) horizon in epochs: decay = 1 − 1/(steps per epoch · this).
+    /// Polyak horizon in epochs, as the official code: Adamax's beta2 = 1 − 1/(steps per epoch ·
+    /// this), and the EMA's decay too unless --ema-epochs is given.
     #[arg(long, default_value_t = 1.0)]
     pub polyak_epochs: f64,
+    /// EMA horizon in epochs when it should differ from --polyak-epochs (a short run wants a short
+    /// EMA: the average starts at the initial weights). Only the EMA changes; beta2 stays.
+    #[arg(long)]
+    pub ema_epochs: Option<f64>,
     /// Random horizontal flips.
     #[arg(long)]
     pub flip: bool,
@@ -316,6 +321,10 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     // dequantisation noise and flips as in one batch of all ranks' images
     trainer.noise_base = u32::try_from(rank * local * cfg.dims()).context("global batch too large")?;
     let log_path = a.out.join("log.csv");
+    if lead && trainer.t > 0 {
+        // rows past the checkpoint were logged by the interrupted run: the resumed run redoes them
+        truncate_log(&log_path, trainer.t)?;
+    }
     let mut log = if lead {
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
         if f.metadata()?.len() == 0 {
@@ -493,4 +502,37 @@ fn evaluate<B: Backend>(tr: &mut Trainer<B>, test: Option<&Dataset>, a: &TrainAr
     }
     tr.model.set_params(current)?;
     Ok(result)
+}
+
+/// Keeps the header and the rows of steps `<= step` of a run's CSV log (atomically rewritten).
+fn truncate_log(path: &std::path::Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || l.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= step))
+        .map(|(_, l)| l)
+        .collect();
+    if kept.len() < text.lines().count() {
+        let tmp = path.with_extension("csv.tmp");
+        std::fs::write(&tmp, kept.join("\n") + "\n").with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resume_drops_the_log_rows_past_the_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("glow-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log.csv");
+        std::fs::write(&log, "step,batches\n1,1\n2,2\n3,3\n4,4\n").unwrap();
+        super::truncate_log(&log, 2).unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "step,batches\n1,1\n2,2\n");
+        super::truncate_log(&log, 5).unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "step,batches\n1,1\n2,2\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
