@@ -389,6 +389,18 @@ async function run() {
       'dragging the square moves the crop and changes the input', `${JSON.stringify(r1)} -> ${JSON.stringify(r2)}`);
     check(rt2.outside === 0, 'the moved crop reconstructs within one step', `max |diff| ${rt2.maxDiff}`);
     await page.screenshot({ path: join(OUT, '03b-crop-moved.png'), fullPage: true });
+    // the keyboard: arrows move the square, shift + arrows resize it
+    v = await version(page, 'reconstruction');
+    await page.focus('#crop-box');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('Shift+ArrowDown');
+    await drawn(page, 'reconstruction', v);
+    const r3 = await cropRect(page);
+    // both key presses encoded: the caption names the final square
+    await page.waitForFunction((r) => document.getElementById('encode-time').textContent.includes(`[${r.s}x${r.s} at ${r.x},${r.y}]`),
+      r3, { timeout: TIMEOUT });
+    check(r3.x < r2.x && r3.y === r2.y && r3.s > r2.s, 'arrow keys move and resize the crop', `${JSON.stringify(r2)} -> ${JSON.stringify(r3)}`);
+    check((await roundTrip(page, step)).outside === 0, 'and it reconstructs within one step');
 
     // --- The camera (Chromium's fake device) feeds the same crop box
     check(await page.isVisible('#camera-open'), 'the page offers the camera');
