@@ -150,6 +150,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
             return res;
         }
     }
+    #[cfg(not(feature = "distributed"))]
+    if let Some(n) = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.parse::<usize>().ok())
+        .filter(|&n| n > 1)
+    {
+        bail!(
+            "started by mpirun as one of {n} processes, but this trainer was built without the `distributed` \
+             feature: each process would train alone into the same folder. Build it with \
+             `cargo build --release -p trainer --features distributed`"
+        );
+    }
     run_on(a, &dist::Single)
 }
 
@@ -340,7 +352,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     let grads = trainer.gradient_tensors();
     let bucket = ((a.allreduce_bucket_mib * 1048576.0 / 4.0) as usize).max(1);
     let mut cstats = dist::CommStats::default();
-    let (mut dist_steps, mut step_s) = (0u64, 0.0f64);
+    let (mut dist_steps, mut step_s, mut warm) = (0u64, 0.0f64, false);
     if lead && world > 1 {
         let n: usize = grads.iter().map(|g| g.1).sum();
         eprintln!(
@@ -364,8 +376,13 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
             comm.sum_f64("all-reduce of the loss", &[per.iter().sum::<f64>()], &mut total);
             dist::allreduce_gradients(comm, trainer.model.backend_mut(), &grads, bucket, &mut cstats)?;
             let st = block_on(trainer.apply_gradients(total[0] / a.batch as f64))?;
-            dist_steps += 1;
-            step_s += t0.elapsed().as_secs_f64();
+            if warm {
+                dist_steps += 1;
+                step_s += t0.elapsed().as_secs_f64();
+            } else {
+                // the first step builds the graphs: not in the per-step figures
+                (warm, cstats) = (true, dist::CommStats::default());
+            }
             st
         };
         batches += 1;
@@ -418,8 +435,9 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
         let k = dist_steps as f64;
         let params: usize = grads.iter().map(|g| g.1).sum();
         eprintln!(
-            "data-parallel: {world} ranks, {} images/step: {:.1} ms/step ({:.2} images/s); all-reduce {} bytes/step \
-             ({params} parameters x 4 bytes) in {:.2} ms/step, gradient device<->host copies {:.2} ms/step",
+            "data-parallel: {world} ranks, {} images/step, steps 2..: {:.1} ms/step ({:.2} images/s); all-reduce \
+             {} bytes/step ({params} parameters x 4 bytes) in {:.2} ms/step, gradient device<->host copies \
+             {:.2} ms/step",
             a.batch,
             1e3 * step_s / k,
             a.batch as f64 * k / step_s,

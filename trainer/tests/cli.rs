@@ -166,3 +166,19 @@ fn attribute_directions_are_mean_latent_differences() {
     let den: f64 = want.iter().map(|b| b * b).sum();
     assert!((num / den).sqrt() < 1e-4, "direction differs from the mean latent difference: {}", (num / den).sqrt());
 }
+
+/// A trainer built without the `distributed` feature refuses to run as one of several `mpirun`
+/// processes (each would train alone into the same run folder).
+#[cfg(not(feature = "distributed"))]
+#[test]
+fn plain_build_refuses_to_run_under_mpirun() {
+    let root = tmp("mpi-guard");
+    let data = root.join("data");
+    dataset(&data);
+    let out = root.join("out");
+    let args = train_args(data.to_str().unwrap(), out.to_str().unwrap(), "1");
+    let o = Command::new(env!("CARGO_BIN_EXE_trainer")).args(&args).env("OMPI_COMM_WORLD_SIZE", "2").output().unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && text.contains("--features distributed"), "{text}");
+    assert!(!out.join("log.csv").exists());
+}
