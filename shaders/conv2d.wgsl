@@ -300,6 +300,68 @@ fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     }
 }
 
+// `backward_weight_v4`: the same partial sums when cin, cin_stride, cin_off and cout are multiples
+// of 4: a 4-row block of input channels and 4 outputs are one vec4 load each per pixel; the edge
+// row (its own block, ci = cin) sums dacc over the pixels whose tap falls outside.
+@group(0) @binding(11) var<storage, read> bw4_x: array<vec4<f32>>;     // [n, h, w, cin_stride/4]
+@group(0) @binding(12) var<storage, read> bw4_dacc: array<vec4<f32>>;  // [n, h, w, cout/4]
+@group(0) @binding(13) var<storage, read_write> bw4_part: array<f32>;  // [chunks, k*k, cin + edge, cout]
+
+@compute @workgroup_size(64)
+fn backward_weight_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(gid, nwg);
+    let rows = p.cin + p.edge;
+    let nrb = (rows + 3u) / 4u;
+    let ncb = p.cout / 4u;
+    let tiles = p.k * p.k * nrb * ncb;
+    let npix = p.n * p.h * p.w;
+    let chunks = (npix + WCHUNK - 1u) / WCHUNK;
+    if (id >= tiles * chunks) { return; }
+    let tile = id % tiles;
+    let chunk = id / tiles;
+    let cb = tile % ncb;
+    var r = tile / ncb;
+    let rb = r % nrb;
+    let tap = r / nrb;
+    let dy = i32(tap / p.k) - i32(p.k / 2u);
+    let dx = i32(tap % p.k) - i32(p.k / 2u);
+    let r0 = rb * 4u;
+    let edge_block = r0 >= p.cin;
+    let xs = p.cin_stride / 4u;
+    let xo = (p.cin_off + r0) / 4u;
+    var g0 = vec4<f32>(0.0); var g1 = vec4<f32>(0.0); var g2 = vec4<f32>(0.0); var g3 = vec4<f32>(0.0);
+    let q0 = chunk * WCHUNK;
+    let q1 = min(npix, q0 + WCHUNK);
+    // the pixel's column and row, stepped along (no division per pixel)
+    var xx = q0 % p.w;
+    var yy = (q0 / p.w) % p.h;
+    for (var q = q0; q < q1; q++) {
+        let iy = i32(yy) + dy;
+        let ix = i32(xx) + dx;
+        let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+        xx += 1u;
+        if (xx == p.w) { xx = 0u; yy += 1u; if (yy == p.h) { yy = 0u; } }
+        let d = bw4_dacc[q * ncb + cb];
+        var xv = vec4<f32>(0.0);
+        if (edge_block) {
+            xv.x = select(1.0, 0.0, inside);
+        } else if (inside) {
+            xv = bw4_x[(q + u32(dy * i32(p.w) + dx)) * xs + xo];
+        }
+        g0 += xv.x * d; g1 += xv.y * d; g2 += xv.z * d; g3 += xv.w * d;
+    }
+    let base = chunk * p.k * p.k * rows * p.cout;
+    let co0 = cb * 4u;
+    for (var j = 0u; j < 4u; j++) {
+        let row = r0 + j;
+        if (row >= rows) { break; }
+        var g = g0;
+        if (j == 1u) { g = g1; } else if (j == 2u) { g = g2; } else if (j == 3u) { g = g3; }
+        let o = base + (tap * rows + row) * p.cout + co0;
+        bw4_part[o] = g.x; bw4_part[o + 1u] = g.y; bw4_part[o + 2u] = g.z; bw4_part[o + 3u] = g.w;
+    }
+}
+
 // `weight_reduce`: grad_w[i] += Σ_chunks part[chunk, i].
 @group(0) @binding(19) var<storage, read> wr_part: array<f32>;
 @group(0) @binding(20) var<storage, read_write> wr_gw: array<f32>;  // plain [k*k, cin + edge, cout]

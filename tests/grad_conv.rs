@@ -19,6 +19,9 @@ const CASES: &[Case] = &[
     (2, 3, 4, 6, 6, 0, 5, 1, false),
     (1, 3, 3, 0, 0, 0, 6, 3, true),
     (2, 2, 5, 4, 8, 4, 3, 3, false),
+    // whole vec4s of inputs and outputs (the `_v4` weight-gradient entry), with and without edge
+    (2, 3, 5, 8, 12, 4, 8, 3, true),
+    (3, 2, 3, 4, 4, 0, 12, 1, false),
 ];
 
 fn params(p: &ConvParams, n: usize, h: usize, w: usize, cin: usize, st: usize, off: usize) -> ConvParams {

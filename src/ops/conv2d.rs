@@ -361,11 +361,13 @@ impl ConvBackwardWeight {
         let p = &self.p;
         let rows = (p.cin + p.edge) as usize;
         let tiles = (p.k * p.k) as usize * rows.div_ceil(4) * (p.cout as usize).div_ceil(4);
+        // whole vec4s of input channels and outputs: `backward_weight_v4` (vec4 loads, no masks)
+        let v4 = p.vec4_input() && p.cout % 4 == 0;
         GpuCall {
             shader: "conv2d",
-            entry: "backward_weight",
+            entry: if v4 { "backward_weight_v4" } else { "backward_weight" },
             uniform: uniform(p),
-            base: 14,
+            base: if v4 { 11 } else { 14 },
             binds: vec![
                 if p.cin > 0 { Bind::Buf(self.x, Access::Read) } else { Bind::Dummy },
                 Bind::Buf(self.dacc, Access::Read),
