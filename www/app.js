@@ -99,6 +99,8 @@ async function useModel(bytes, cpu) {
   $('edit-panel').hidden = true; // directions belong to one model (loadAttributes shows them)
   setPlaying(false);
   anim.frames = null;
+  $('strip').hidden = true;
+  $('morph').hidden = true;
   const notes = [];
   if (cpu && forceCpu) notes.push('CPU forced by ?cpu=1: running on the CPU, slower.');
   else if (!info.isGpu) notes.push('No WebGPU: running on the CPU, slower.');
@@ -160,12 +162,14 @@ async function endpoint(key) {
 const interpolate = latest(async () => {
   const t = Number($('interp-t').value);
   await job(async () => {
-    const a = await endpoint($('interp-a').value);
-    const b = await endpoint($('interp-b').value);
+    const [ka, kb] = [$('interp-a').value, $('interp-b').value];
+    const a = await endpoint(ka);
+    const b = await endpoint(kb);
     if (!a || !b) return;
     const t0 = performance.now();
     const img = await engine.call('decode', await engine.call('interpolate', a, b, t));
     drawImages($('interp'), img, 1, state.w, state.h);
+    $('interp').dataset.shows = `${ka} ${kb} ${t}`; // what is drawn (the e2e test waits on it)
     $('interp-time').textContent = `t = ${t.toFixed(2)} · decoded in ${ms(t0).toFixed(0)} ms`;
   });
 });
@@ -349,7 +353,10 @@ async function loadWeightsFile(file) {
       throw new Error(`Could not load ${file.name}; the previous model stays loaded.\n${e?.message ?? e}`);
     }
   });
-  if (ok) await sample();
+  if (ok) {
+    await sample();
+    await encodeCrop(); // the photo in the crop box, through the new model
+  }
   state.loading = false;
   setStatus(ok ? `Loaded ${file.name}` : 'Ready');
 }
