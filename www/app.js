@@ -209,6 +209,7 @@ const edit = latest(async () => {
     const t0 = performance.now();
     const img = await engine.call('decode', await engine.call('edit', z, alphas));
     drawImages($('edited'), img, 1, state.w, state.h);
+    $('edited').dataset.shows = alphas.join(' '); // the weights drawn (the e2e test waits on it)
     $('edit-time').textContent = `decoded in ${ms(t0).toFixed(0)} ms`;
   });
 });

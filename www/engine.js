@@ -31,6 +31,7 @@ export class Engine {
   #bytes = null; // the model's file, to rebuild it after a lost device
   #forceCpu = false;
   #attributes = null; // the attribute directions' file, reloaded with the model
+  #recoverOnCpu = false; // test hook: the next rebuild after a loss takes the CPU
 
   constructor(emit) {
     this.#emit = emit;
@@ -65,6 +66,10 @@ export class Engine {
       case 'pipelineCount':
         return this.#need().pipeline_count();
       case 'debugDestroyDevice':
+        return this.#need().debug_destroy_device();
+      case 'debugLoseDeviceToCpu':
+        // a loss after which no new WebGPU device can be had: the rebuild takes the CPU
+        this.#recoverOnCpu = true;
         return this.#need().debug_destroy_device();
       case 'sample':
         return this.#guarded((app) => app.sample(...args));
@@ -125,7 +130,8 @@ export class Engine {
   /** After a lost device: the same model on a new WebGPU device (or the CPU when that fails). */
   async #recover(reason) {
     this.#progress('recover', 'The WebGPU device was lost: rebuilding the model…');
-    const next = await GlowApp.load(this.#bytes, this.#forceCpu);
+    const next = await GlowApp.load(this.#bytes, this.#forceCpu || this.#recoverOnCpu);
+    this.#recoverOnCpu = false;
     this.#install(next);
     if (this.#attributes) next.load_attributes(this.#attributes);
     const info = describe(next);

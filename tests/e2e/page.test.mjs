@@ -497,6 +497,7 @@ async function run() {
       v = await version(page, 'edited');
       await page.$eval('#sliders input', (el) => { el.value = '1'; el.dispatchEvent(new Event('input')); });
       await drawn(page, 'edited', v);
+      await page.waitForFunction(() => document.getElementById('edited').dataset.shows?.startsWith('1 '), null, { timeout: TIMEOUT });
       const after = await pixels(page, 'edited');
       check(differing(before, after) > 0, 'an attribute slider changes the image', `${differing(before, after)} bytes differ`);
       await page.screenshot({ path: join(OUT, '05b-edit.png'), fullPage: true });
@@ -565,6 +566,19 @@ async function run() {
       return img.length;
     });
     check(during === 2 * 4 * cfg.image_width * cfg.image_height, 'a call made right after the loss still returns its images', `${during} bytes`);
+    // no new WebGPU device to be had: the page moves to the CPU, says so, and keeps working
+    v = await version(page, 'grid');
+    await page.evaluate(() => window.glowDebug.call('debugLoseDeviceToCpu'));
+    await page.waitForFunction(() => document.body.dataset.deviceLosses === '3', null, { timeout: TIMEOUT });
+    await page.fill('#seed', '9');
+    await page.dispatchEvent('#seed', 'change');
+    await drawn(page, 'grid', v);
+    const toCpu = await page.evaluate(() => ({ backend: document.body.dataset.backend, notice: document.getElementById('notice').textContent,
+      label: document.getElementById('backend').textContent }));
+    check(toCpu.backend === 'cpu' && /device was lost; now running on the CPU/.test(toCpu.notice) && /^CPU/.test(toCpu.label),
+      'a loss without a new WebGPU device falls back to the CPU and says so', `${toCpu.notice} (${toCpu.label})`);
+    check(spread(await pixels(page, 'grid')) > 2, 'and samples on the CPU');
+    await page.screenshot({ path: join(OUT, '12b-device-lost-cpu.png'), fullPage: true });
 
     // --- CPU fallback (?cpu=1)
     await page.goto(url({ cpu: '1' }), { timeout: TIMEOUT });
