@@ -119,7 +119,8 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Rewrites weights for the page (optionally as f16, halving the download).
+    /// Rewrites weights for the page (optionally as f16, halving the download). Also takes a run's
+    /// `checkpoint.safetensors` (while it trains, say): its EMA weights, or with --raw the current ones.
     Export {
         #[arg(long)]
         weights: PathBuf,
@@ -128,7 +129,34 @@ enum Cmd {
         /// Store tensors as IEEE half floats.
         #[arg(long)]
         f16: bool,
+        /// From a checkpoint: the trained weights themselves instead of their moving average.
+        #[arg(long)]
+        raw: bool,
     },
+}
+
+/// Weights, or a training checkpoint's EMA weights (`raw`: its current weights).
+fn load_weights_or_checkpoint(path: &PathBuf, raw: bool) -> Result<(GlowConfig, glowgpu::Params)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights {}", path.display()))?;
+    let is_checkpoint = safetensors::SafeTensors::read_metadata(&bytes)
+        .ok()
+        .and_then(|(_, m)| m.metadata().as_ref().and_then(|m| m.get("format").cloned()))
+        .is_some_and(|f| f == "glowgpu-checkpoint");
+    if !is_checkpoint {
+        if raw {
+            bail!("--raw takes a training checkpoint; {} holds plain weights", path.display());
+        }
+        return glowgpu::load_weights(&bytes).with_context(|| format!("loading {}", path.display()));
+    }
+    let mut ck = checkpoint::parse(&bytes, path)?;
+    if !raw {
+        for (name, t) in ck.params.map.iter_mut() {
+            if let Some((_, ema)) = ck.opt.get(&glowgpu::ops::optim::ema_name(name)) {
+                t.data = ema.iter().map(|&v| v as f32).collect();
+            }
+        }
+    }
+    Ok((ck.cfg, ck.params))
 }
 
 fn load(path: &PathBuf) -> Result<(GlowConfig, glowgpu::Params)> {
@@ -253,8 +281,8 @@ fn main() -> Result<()> {
                 Ok(())
             })
         }
-        Cmd::Export { weights, out, f16 } => {
-            let (cfg, params) = load(&weights)?;
+        Cmd::Export { weights, out, f16, raw } => {
+            let (cfg, params) = load_weights_or_checkpoint(&weights, raw)?;
             let bytes = save_weights_as(&cfg, &params, if f16 { WeightDtype::F16 } else { WeightDtype::F32 })?;
             glowgpu_write_atomic(&out, &bytes)?;
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());

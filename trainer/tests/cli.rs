@@ -93,6 +93,20 @@ fn resume_is_exact_and_outputs_load() {
     trainer(&["export", "--weights", ws, "--out", half.to_str().unwrap(), "--f16"]);
     assert!(std::fs::metadata(&half).unwrap().len() < std::fs::metadata(&w).unwrap().len() * 6 / 10);
     glowgpu::load_weights(&std::fs::read(&half).unwrap()).unwrap();
+    // export straight from the run's checkpoint: its EMA weights are the run's model.safetensors
+    let ck = a.join("checkpoint.safetensors");
+    let from_ck = root.join("from_ck.safetensors");
+    trainer(&["export", "--weights", ck.to_str().unwrap(), "--out", from_ck.to_str().unwrap()]);
+    assert_eq!(glowgpu::load_weights(&std::fs::read(&from_ck).unwrap()).unwrap(), wa, "checkpoint EMA export");
+    trainer(&["export", "--weights", ck.to_str().unwrap(), "--out", from_ck.to_str().unwrap(), "--raw"]);
+    assert_ne!(glowgpu::load_weights(&std::fs::read(&from_ck).unwrap()).unwrap(), wa, "--raw exports the EMA");
+    let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["export", "--weights", ws, "--out", from_ck.to_str().unwrap(), "--raw"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--raw takes a training checkpoint")
+    );
 }
 
 #[test]
