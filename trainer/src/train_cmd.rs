@@ -284,7 +284,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
         ),
     };
     cfg.validate()?;
-    let decay = 1.0 - 1.0 / (steps_per_epoch as f64 * a.polyak_epochs).max(1.0);
+    let decay = 1.0 - 1.0 / (steps_per_epoch as f64 * a.ema_epochs.unwrap_or(a.polyak_epochs)).max(1.0);
     let mut opt = OptConfig::official(a.lr, steps_per_epoch, a.polyak_epochs, a.warmup);
     opt.max_norm = a.max_grad_norm;
     // the EMA is rank 0's: the other ranks skip its update
