@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Turns a finished training run into the files the page ships, and prints the model card's figures:
+#   scripts/ship-model.sh <run folder> <name> <data folder> <split csv> [extra data flags, e.g. --pad]
+# e.g. scripts/ship-model.sh runs/celeba default ../shared/data/celeba64 ../shared/data/celeba64/attributes.csv
+# Writes www/models/<name>.safetensors (f16 EMA weights of <run>/model.safetensors, or of its
+# checkpoint.safetensors for a run stopped early), <name>.attributes.safetensors (the
+# direction of every 0/1 column of the CSV over the train split), sample grids at T = 0.7 and 1.0,
+# the training curve, and www/models/<name>.eval.txt: test bits/dim of the f32 and f16 weights on
+# the whole test split and the fixed subset the tests re-check (first 256 test images, batches of
+# 32, noise seed b for batch b). Runs on the CPU backend (faster than lavapipe); set BACKEND=gpu on
+# a machine with a real GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run=$1 name=$2 data=$3 csv=$4
+shift 4
+backend=${BACKEND:-cpu}
+t=target/release/trainer
+cargo build --release -p trainer
+out=www/models
+# the run's final EMA weights, or those of its last checkpoint when it was stopped early
+src="$run/model.safetensors"
+if [ ! -f "$src" ]; then
+  src="$run/ema.safetensors"
+  "$t" export --weights "$run/checkpoint.safetensors" --out "$src"
+fi
+"$t" export --weights "$src" --out "$out/$name.safetensors" --f16
+{
+  echo "# $(date -u +%FT%TZ) $run -> $out/$name.safetensors ($backend backend)"
+  echo "full test split, f32 EMA weights:"
+  "$t" eval --weights "$src" --data "$data" --split-csv "$csv" "$@" --batch 50 --backend "$backend"
+  echo "full test split, shipped f16 weights:"
+  "$t" eval --weights "$out/$name.safetensors" --data "$data" --split-csv "$csv" "$@" --batch 50 --backend "$backend"
+  echo "fixed subset (256 images, batch 32, seed 0), shipped f16 weights:"
+  "$t" eval --weights "$out/$name.safetensors" --data "$data" --split-csv "$csv" "$@" --limit 256 --batch 32 \
+    --seed 0 --backend cpu
+} | tee "$out/$name.eval.txt"
+for temp in 0.7 1.0; do
+  "$t" sample --weights "$out/$name.safetensors" --out "$out/${name}_samples_t$temp.png" --n 36 \
+    --temperature "$temp" --seed 3 --backend "$backend"
+done
+"$t" plot --log "$run/log.csv" --out "$out/${name}_bpd.png"
+"$t" attributes --weights "$out/$name.safetensors" --data "$data" --split-csv "$csv" "$@" --batch 50 \
+  --backend "$backend" --out "$out/$name.attributes.safetensors"
+ls -la "$out"/"$name"*
