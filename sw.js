@@ -2,7 +2,7 @@
 // scope covers index.html. Network first (a rebuilt page or model is picked up when online),
 // the cache when the network fails; install stores the page, its modules, the wasm and the
 // default model, and every later same-origin GET refreshes its cached copy.
-const CACHE = 'glow-page-v1';
+const CACHE = 'glow-page-v1'; // www/app.js stores a ?model= page's model under this name too
 const FILES = [
   './', 'index.html', 'sw.js',
   'www/style.css', 'www/app.js', 'www/camera.js', 'www/client.js', 'www/crop.js', 'www/engine.js', 'www/glow.js',

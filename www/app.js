@@ -189,7 +189,12 @@ async function loadAttributes(modelUrl) {
   }
   const box = $('sliders');
   box.replaceChildren();
-  for (const [i, name] of names.entries()) {
+  // the attributes people reach for first, then the rest in the file's (alphabetical) order
+  const first = ['Smiling', 'Male', 'Young', 'Blond_Hair', 'Black_Hair', 'Eyeglasses', 'Wearing_Hat', 'Bald', 'Mustache', 'Heavy_Makeup'];
+  const rank = (n) => (first.includes(n) ? first.indexOf(n) : first.length);
+  const order = [...names.keys()].sort((a, b) => rank(names[a]) - rank(names[b]) || a - b);
+  for (const i of order) {
+    const name = names[i];
     const label = document.createElement('label');
     label.textContent = name.replace(/_/g, ' ');
     const input = Object.assign(document.createElement('input'), { type: 'range', min: -1, max: 1, step: 0.05, value: 0 });
@@ -205,7 +210,9 @@ const edit = latest(async () => {
   await job(async () => {
     const z = await endpoint($('edit-src').value);
     if (!z) return;
-    const alphas = [...$('sliders').querySelectorAll('input')].map((s) => Number(s.value));
+    // by direction index (the sliders are shown in another order)
+    const alphas = [];
+    for (const s of $('sliders').querySelectorAll('input')) alphas[Number(s.dataset.index)] = Number(s.value);
     const t0 = performance.now();
     const img = await engine.call('decode', await engine.call('edit', z, alphas));
     drawImages($('edited'), img, 1, state.w, state.h);
@@ -447,6 +454,13 @@ async function offline() {
   try {
     await navigator.serviceWorker.register('sw.js');
     await navigator.serviceWorker.ready;
+    if (defaultModel !== 'www/models/default.safetensors') {
+      // a ?model= page: the worker caches only the default model, so store this one (and its
+      // directions, when there are some) in the same cache
+      const cache = await caches.open('glow-page-v1');
+      await cache.add(defaultModel);
+      await cache.add(defaultModel.replace(/\.safetensors$/, '.attributes.safetensors')).catch(() => {});
+    }
     for (let i = 0; i < 600 && !(await caches.match(defaultModel)); i++) await new Promise((r) => setTimeout(r, 100));
     if (await caches.match(defaultModel)) {
       document.body.dataset.offline = 'ready';

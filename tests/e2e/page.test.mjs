@@ -304,12 +304,20 @@ async function run() {
       await route.continue();
     });
     await page.goto(url(), { timeout: TIMEOUT });
-    await page.waitForFunction(() => document.body.dataset.phase === 'download', null, { timeout: TIMEOUT });
+    // read the status in the same task that sees the download phase (a loaded machine may
+    // finish the download before a separate read)
+    const dl = await (
+      await page.waitForFunction(
+        () =>
+          document.body.dataset.phase === 'download' && {
+            text: document.getElementById('status').textContent,
+            bar: getComputedStyle(document.getElementById('progress')).visibility,
+          },
+        null,
+        { timeout: TIMEOUT, polling: 'raf' },
+      )
+    ).jsonValue();
     await page.screenshot({ path: join(OUT, '00a-progress-download.png'), fullPage: true });
-    const dl = await page.evaluate(() => ({
-      text: document.getElementById('status').textContent,
-      bar: getComputedStyle(document.getElementById('progress')).visibility,
-    }));
     check(/Downloading model/.test(dl.text) && dl.bar === 'visible', 'a progress bar shows the model download', dl.text);
     await page.waitForFunction(() => ['pipelines', 'ready'].includes(document.body.dataset.phase) || document.body.dataset.state !== 'loading',
       null, { timeout: TIMEOUT });
@@ -495,9 +503,14 @@ async function run() {
       await drawn(page, 'edited', 0);
       const before = await pixels(page, 'edited');
       v = await version(page, 'edited');
-      await page.$eval('#sliders input', (el) => { el.value = '1'; el.dispatchEvent(new Event('input')); });
+      const labels = await page.$$eval('#sliders label', (ls) => ls.map((l) => l.textContent));
+      if (labels.length === 40) {
+        check(labels[0] === 'Smiling' && labels.includes('Eyeglasses') && labels.includes('Blond Hair'), 'the face model offers its 40 CelebA attributes, Smiling first', labels.slice(0, 6).join(', '));
+      }
+      // the first slider shown; `shows` lists the weights by direction index
+      const idx = await page.$eval('#sliders input', (el) => { el.value = '1'; el.dispatchEvent(new Event('input')); return Number(el.dataset.index); });
       await drawn(page, 'edited', v);
-      await page.waitForFunction(() => document.getElementById('edited').dataset.shows?.startsWith('1 '), null, { timeout: TIMEOUT });
+      await page.waitForFunction((i) => document.getElementById('edited').dataset.shows?.split(' ')[i] === '1', idx, { timeout: TIMEOUT });
       const after = await pixels(page, 'edited');
       check(differing(before, after) > 0, 'an attribute slider changes the image', `${differing(before, after)} bytes differ`);
       await page.screenshot({ path: join(OUT, '05b-edit.png'), fullPage: true });
