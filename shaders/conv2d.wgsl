@@ -254,40 +254,61 @@ fn dval(q: u32, co: u32) -> f32 {
     return select(0.0, bw_dacc[q * p.cout + min(co, p.cout - 1u)], co < p.cout);
 }
 
-@compute @workgroup_size(64)
-fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let id = linear_id(gid, nwg);
-    let rows = p.cin + p.edge;
-    let nrb = (rows + 3u) / 4u;
+// One invocation's work in the weight gradient: tile = (tap, 4-row block, 4-output block), over
+// chunk `chunk` of WCHUNK pixels [q0, q1); `start` is q0's (column, row).
+struct WTile { ok: bool, chunk: u32, tap: u32, r0: u32, co0: u32, dy: i32, dx: i32, q0: u32, q1: u32, start: vec2<u32> }
+fn wtile(id: u32) -> WTile {
+    var t: WTile;
+    let nrb = (p.cin + p.edge + 3u) / 4u;
     let ncb = (p.cout + 3u) / 4u;
     let tiles = p.k * p.k * nrb * ncb;
     let npix = p.n * p.h * p.w;
-    let chunks = (npix + WCHUNK - 1u) / WCHUNK;
-    if (id >= tiles * chunks) { return; }
+    t.ok = id < tiles * ((npix + WCHUNK - 1u) / WCHUNK);
     let tile = id % tiles;
-    let chunk = id / tiles;
-    let cb = tile % ncb;
-    var r = tile / ncb;
-    let rb = r % nrb;
-    let tap = r / nrb;
-    let dy = i32(tap / p.k) - i32(p.k / 2u);
-    let dx = i32(tap % p.k) - i32(p.k / 2u);
-    let r0 = rb * 4u;
-    let co0 = cb * 4u;
+    t.chunk = id / tiles;
+    t.co0 = (tile % ncb) * 4u;
+    let r = tile / ncb;
+    t.r0 = (r % nrb) * 4u;
+    t.tap = r / nrb;
+    t.dy = i32(t.tap / p.k) - i32(p.k / 2u);
+    t.dx = i32(t.tap % p.k) - i32(p.k / 2u);
+    t.q0 = t.chunk * WCHUNK;
+    t.q1 = min(npix, t.q0 + WCHUNK);
+    t.start = vec2<u32>(t.q0 % p.w, (t.q0 / p.w) % p.h);
+    return t;
+}
+// Whether the tap of pixel (column, row) reads inside the image.
+fn tap_inside(pos: vec2<u32>, t: WTile) -> bool {
+    let ix = i32(pos.x) + t.dx;
+    let iy = i32(pos.y) + t.dy;
+    return iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+}
+// The next pixel's (column, row): stepped along, no division per pixel.
+fn next_pixel(pos: vec2<u32>) -> vec2<u32> {
+    var n = vec2<u32>(pos.x + 1u, pos.y);
+    if (n.x == p.w) { n = vec2<u32>(0u, select(n.y + 1u, 0u, n.y + 1u == p.h)); }
+    return n;
+}
+
+@compute @workgroup_size(64)
+fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = wtile(linear_id(gid, nwg));
+    if (!t.ok) { return; }
+    let r0 = t.r0;
+    let co0 = t.co0;
     var g0 = vec4<f32>(0.0); var g1 = vec4<f32>(0.0); var g2 = vec4<f32>(0.0); var g3 = vec4<f32>(0.0);
-    let q1 = min(npix, (chunk + 1u) * WCHUNK);
-    for (var q = chunk * WCHUNK; q < q1; q++) {
-        let xx = q % p.w;
-        let yy = (q / p.w) % p.h;
-        let iy = i32(yy) + dy;
-        let ix = i32(xx) + dx;
-        let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
-        let src = select(0u, (q + u32(dy * i32(p.w) + dx)) * p.cin_stride + p.cin_off, inside);
+    var pos = t.start;
+    for (var q = t.q0; q < t.q1; q++) {
+        let inside = tap_inside(pos, t);
+        pos = next_pixel(pos);
+        let src = select(0u, (q + u32(t.dy * i32(p.w) + t.dx)) * p.cin_stride + p.cin_off, inside);
         let xv = vec4<f32>(xval(src, r0, inside), xval(src, r0 + 1u, inside), xval(src, r0 + 2u, inside), xval(src, r0 + 3u, inside));
         let d = vec4<f32>(dval(q, co0), dval(q, co0 + 1u), dval(q, co0 + 2u), dval(q, co0 + 3u));
         g0 += xv.x * d; g1 += xv.y * d; g2 += xv.z * d; g3 += xv.w * d;
     }
-    let base = chunk * p.k * p.k * rows * p.cout;
+    let rows = p.cin + p.edge;
+    let base = t.chunk * p.k * p.k * rows * p.cout;
+    let tap = t.tap;
     for (var j = 0u; j < 4u; j++) {
         let row = r0 + j;
         if (row >= rows) { break; }
@@ -309,49 +330,32 @@ fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 
 @compute @workgroup_size(64)
 fn backward_weight_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let id = linear_id(gid, nwg);
-    let rows = p.cin + p.edge;
-    let nrb = (rows + 3u) / 4u;
+    let t = wtile(linear_id(gid, nwg));
+    if (!t.ok) { return; }
+    let r0 = t.r0;
     let ncb = p.cout / 4u;
-    let tiles = p.k * p.k * nrb * ncb;
-    let npix = p.n * p.h * p.w;
-    let chunks = (npix + WCHUNK - 1u) / WCHUNK;
-    if (id >= tiles * chunks) { return; }
-    let tile = id % tiles;
-    let chunk = id / tiles;
-    let cb = tile % ncb;
-    var r = tile / ncb;
-    let rb = r % nrb;
-    let tap = r / nrb;
-    let dy = i32(tap / p.k) - i32(p.k / 2u);
-    let dx = i32(tap % p.k) - i32(p.k / 2u);
-    let r0 = rb * 4u;
+    let cb = t.co0 / 4u;
     let edge_block = r0 >= p.cin;
     let xs = p.cin_stride / 4u;
     let xo = (p.cin_off + r0) / 4u;
     var g0 = vec4<f32>(0.0); var g1 = vec4<f32>(0.0); var g2 = vec4<f32>(0.0); var g3 = vec4<f32>(0.0);
-    let q0 = chunk * WCHUNK;
-    let q1 = min(npix, q0 + WCHUNK);
-    // the pixel's column and row, stepped along (no division per pixel)
-    var xx = q0 % p.w;
-    var yy = (q0 / p.w) % p.h;
-    for (var q = q0; q < q1; q++) {
-        let iy = i32(yy) + dy;
-        let ix = i32(xx) + dx;
-        let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
-        xx += 1u;
-        if (xx == p.w) { xx = 0u; yy += 1u; if (yy == p.h) { yy = 0u; } }
+    var pos = t.start;
+    for (var q = t.q0; q < t.q1; q++) {
+        let inside = tap_inside(pos, t);
+        pos = next_pixel(pos);
         let d = bw4_dacc[q * ncb + cb];
         var xv = vec4<f32>(0.0);
         if (edge_block) {
             xv.x = select(1.0, 0.0, inside);
         } else if (inside) {
-            xv = bw4_x[(q + u32(dy * i32(p.w) + dx)) * xs + xo];
+            xv = bw4_x[(q + u32(t.dy * i32(p.w) + t.dx)) * xs + xo];
         }
         g0 += xv.x * d; g1 += xv.y * d; g2 += xv.z * d; g3 += xv.w * d;
     }
-    let base = chunk * p.k * p.k * rows * p.cout;
-    let co0 = cb * 4u;
+    let rows = p.cin + p.edge;
+    let base = t.chunk * p.k * p.k * rows * p.cout;
+    let tap = t.tap;
+    let co0 = t.co0;
     for (var j = 0u; j < 4u; j++) {
         let row = r0 + j;
         if (row >= rows) { break; }

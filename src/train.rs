@@ -358,8 +358,8 @@ pub fn stage_graph(
         }
     }
     for (w, p) in conv_weights(cfg) {
-        if p.cin > 0 {
-            // the input-gradient form read by `ConvBackwardData`
+        if p.cin > 0 && !w.ends_with(".w_inv") {
+            // the input-gradient form read by `ConvBackwardData` (the inverse 1x1 conv only runs forward)
             b.g.push(ConvPack { weight: w.clone(), p, transposed: true });
         }
         b.g.push(ConvPack { weight: w, p, transposed: false });
