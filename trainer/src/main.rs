@@ -159,9 +159,9 @@ fn load_weights_or_checkpoint(path: &PathBuf, raw: bool) -> Result<(GlowConfig, 
     Ok((ck.cfg, ck.params))
 }
 
+/// Weights for eval, sample and attributes: a weights file or a run's checkpoint (its EMA weights).
 fn load(path: &PathBuf) -> Result<(GlowConfig, glowgpu::Params)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights {}", path.display()))?;
-    glowgpu::load_weights(&bytes).with_context(|| format!("loading {}", path.display()))
+    load_weights_or_checkpoint(path, false)
 }
 
 /// Runs `f` with a model on the chosen backend.
