@@ -55,6 +55,7 @@ pub struct DecodeIo {
 }
 
 /// The coupling net's activations (post-ReLU `h1`, `h2`, output `h`) and conv geometry.
+#[derive(Clone, Copy)]
 pub(crate) struct NetTrace {
     pub(crate) h1: BufId,
     pub(crate) h2: BufId,
@@ -71,6 +72,10 @@ pub(crate) struct B<'a> {
     /// Training in stored-activation mode: copy every flow step's input into `saved`.
     pub(crate) save_inputs: bool,
     pub(crate) saved: Vec<BufId>,
+    /// Training with the coupling nets kept: every step's `NetTrace` from the forward pass, in
+    /// step order, for the backward pass to read instead of recomputing the net.
+    pub(crate) keep_nets: bool,
+    pub(crate) nets: Vec<NetTrace>,
 }
 
 fn u(v: usize) -> u32 {
@@ -200,7 +205,11 @@ impl B<'_> {
             Permutation::Shuffle => self.perm_gather(x, s, &pre, format!("{pre}.shuffle.perm"), false),
             Permutation::Reverse => self.perm_gather(x, s, &pre, format!("derived.{pre}.reverse.perm"), false),
         };
-        let h = self.coupling_net(&pre, s, x);
+        let net = self.coupling_net_trace(&pre, s, x);
+        if self.keep_nets {
+            self.nets.push(net);
+        }
+        let h = net.h;
         let affine = self.cfg.coupling == CouplingKind::Affine;
         let ls = affine.then(|| self.g.buf(format!("{pre}.logscale"), n * hw * s.c2()));
         self.g.push(Coupling { x, h, ls, affine, reverse: false, p: self.coupling_params(s) });
@@ -299,7 +308,16 @@ impl B<'_> {
 /// Encode graph for a batch of `n`. With `init`, every actnorm first sets its parameters from
 /// the data it sees (data-dependent init, in one pass on the device).
 pub fn encode_graph(cfg: &GlowConfig, n: usize, input: EncodeInput, init: bool) -> (Graph, EncodeIo) {
-    let mut b = B { cfg, g: Graph { batch: n, ..Default::default() }, n, init, save_inputs: false, saved: Vec::new() };
+    let mut b = B {
+        cfg,
+        g: Graph { batch: n, ..Default::default() },
+        n,
+        init,
+        save_inputs: false,
+        saved: Vec::new(),
+        keep_nets: false,
+        nets: Vec::new(),
+    };
     let io = b.encode_into(input);
     (b.g, io)
 }
@@ -387,8 +405,16 @@ impl B<'_> {
 /// Decode graph for a batch of `n`; with `sample`, the latents are N(0, T²) noise drawn on the
 /// device (stream 100 + level) instead of inputs.
 pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeIo) {
-    let mut b =
-        B { cfg, g: Graph { batch: n, ..Default::default() }, n, init: false, save_inputs: false, saved: Vec::new() };
+    let mut b = B {
+        cfg,
+        g: Graph { batch: n, ..Default::default() },
+        n,
+        init: false,
+        save_inputs: false,
+        saved: Vec::new(),
+        keep_nets: false,
+        nets: Vec::new(),
+    };
     let shapes = cfg.level_shapes();
     let nl = shapes.len();
     let eps: Vec<BufId> = shapes

@@ -18,6 +18,56 @@ pub fn gemm_parallelism(work: usize) -> gemm::Parallelism {
     }
 }
 
+/// Elements below which the CPU backend's elementwise loops stay on one thread (a parallel
+/// dispatch costs a few microseconds).
+const PAR_MIN: usize = 1 << 15;
+
+/// Runs `f(index, chunk)` over `data` cut into chunks of `chunk` elements (the last may be
+/// shorter): on all cores natively (rayon), in order on one thread in wasm or for small data.
+/// Chunks are fixed by `chunk`, not by the thread count, so results never depend on it.
+pub fn par_chunks<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    let chunk = chunk.max(1);
+    #[cfg(not(target_arch = "wasm32"))]
+    if data.len() > chunk && data.len() >= PAR_MIN {
+        use rayon::prelude::*;
+        data.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+        return;
+    }
+    data.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+}
+
+/// `f(0..n)` on all cores natively (one task per index; results in index order), in order in
+/// wasm. `work` (elements touched in all) below [`PAR_MIN`] keeps it on one thread.
+pub fn par_map<R: Send>(n: usize, work: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if n > 1 && work >= PAR_MIN {
+        use rayon::prelude::*;
+        return (0..n).into_par_iter().map(f).collect();
+    }
+    let _ = work;
+    (0..n).map(f).collect()
+}
+
+/// `f(item)` for every item, on all cores natively (results in item order), in order in wasm.
+pub fn par_items<I: Send, R: Send>(items: Vec<I>, f: impl Fn(I) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if items.len() > 1 {
+        use rayon::prelude::*;
+        return items.into_par_iter().map(f).collect();
+    }
+    items.into_iter().map(f).collect()
+}
+
+/// Threads the CPU backend's parallel loops use (1 in wasm).
+pub fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(target_arch = "wasm32")]
+    1
+}
+
 /// Waits for a buffer mapping: natively by polling the device, in the browser by yielding to
 /// the event loop until the callback fires.
 pub async fn wait_mapped(

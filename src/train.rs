@@ -105,7 +105,9 @@ impl B<'_> {
     }
 
     /// One flow step backwards: `x` holds the step's output (becomes its input), `dx` its
-    /// gradient (becomes the input's). Returns the (possibly new) buffers.
+    /// gradient (becomes the input's); `net` the coupling net's activations when kept (else
+    /// they are recomputed). Returns the (possibly new) buffers.
+    #[allow(clippy::too_many_arguments)]
     fn step_backward(
         &mut self,
         l: usize,
@@ -114,13 +116,17 @@ impl B<'_> {
         mut x: BufId,
         mut dx: BufId,
         g: f64,
+        net: Option<NetTrace>,
     ) -> (BufId, BufId) {
         let (n, hw, c) = (self.n, s.pixels(), s.c);
         let pre = step_prefix(l, k);
         let affine = self.cfg.coupling == CouplingKind::Affine;
         // coupling: recompute the net from z1 (unchanged by the coupling), keeping its activations
         let hid = self.cfg.hidden;
-        let NetTrace { h1, h2, h, p: [mut p1, mut p2, mut p3] } = self.coupling_net_trace(&pre, s, x);
+        // kept from the forward pass (or its recomputation), else recomputed from z1 (unchanged
+        // by the coupling)
+        let net = net.unwrap_or_else(|| self.coupling_net_trace(&pre, s, x));
+        let NetTrace { h1, h2, h, p: [mut p1, mut p2, mut p3] } = net;
         // the geometry of the fused convs, for their backward (epilogue = actnorm / zero-conv scale)
         (p1.epilogue, p1.relu, p2.epilogue, p2.relu, p3.epilogue) = (1, 1, 1, 1, 1);
         let oc = p3.cout as usize;
@@ -271,6 +277,7 @@ impl B<'_> {
             }
             let (mut xc, mut dxc) = (x, dx);
             for k in (0..cfg.depth).rev() {
+                let mut net = self.keep_nets.then(|| self.nets[l * cfg.depth + k]);
                 if self.save_inputs {
                     // stored activations: recompute the step's output from its saved input
                     // instead of relying on the (inverted) chain
@@ -278,11 +285,13 @@ impl B<'_> {
                     let t = self.g.buf(format!("l{l}.s{k}.restored"), len);
                     self.g.push(crate::ops::copy::Copy::new(self.saved[l * cfg.depth + k], t, len));
                     let scratch = self.g.zeroed(format!("l{l}.s{k}.logdet_scratch"), n);
-                    self.save_inputs = false;
+                    // recompute the step from its saved input, keeping the net's activations
+                    (self.save_inputs, self.keep_nets) = (false, true);
                     xc = self.step_forward(l, k, &s, t, scratch);
-                    self.save_inputs = true;
+                    net = self.nets.pop();
+                    (self.save_inputs, self.keep_nets) = (true, false);
                 }
-                (xc, dxc) = self.step_backward(l, k, &s, xc, dxc, g);
+                (xc, dxc) = self.step_backward(l, k, &s, xc, dxc, g, net);
             }
             dnext = Some(dxc);
         }
@@ -299,6 +308,11 @@ pub enum Mode {
     /// Keep a copy of every step's input from the forward pass and recompute the step's output
     /// from it: memory grows with depth; no inversion error.
     Stored,
+    /// Reversible for the flow itself, but every coupling net's activations (`h1`, `h2`, `h`)
+    /// are kept from the forward pass instead of recomputed: PyTorch's FLOP count (a quarter
+    /// fewer than `Reversible`), activation memory growing with depth (about
+    /// `n·pixels·(2·width + out)` floats per step).
+    KeepNets,
 }
 
 /// How far a training graph goes.
@@ -343,6 +357,8 @@ pub fn stage_graph(
         init: false,
         save_inputs: mode == Mode::Stored,
         saved: Vec::new(),
+        keep_nets: mode == Mode::KeepNets,
+        nets: Vec::new(),
     };
     for (l, s) in cfg.level_shapes().iter().enumerate() {
         for k in 0..cfg.depth {

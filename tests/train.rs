@@ -181,31 +181,33 @@ fn optimizer_steps_lower_the_loss_on_gpu() {
 }
 
 #[test]
-fn reversible_and_stored_modes_give_the_same_gradients() {
+fn reversible_stored_and_kept_net_modes_give_the_same_gradients() {
     // deeper than the other tests, so inversion error would accumulate if there were any
     let mut cfg = tiny(Permutation::Invconv, Coupling::Affine, 3);
     cfg.depth = 6;
     let p = perturbed(&cfg, 8, 0.1);
     let n = 2;
     let img = rand_bytes(12, n * cfg.dims());
+    let mut gpu_backend = gpu();
     for gpu_run in [false, true] {
-        let (rev, sto) = if gpu_run {
-            (
-                grads(&mut gpu(), &cfg, &p, &img, n, 5, Mode::Reversible),
-                grads(&mut gpu(), &cfg, &p, &img, n, 5, Mode::Stored),
-            )
-        } else {
-            let mut c = CpuBackend::<f64>::new();
-            (grads(&mut c, &cfg, &p, &img, n, 5, Mode::Reversible), grads(&mut c, &cfg, &p, &img, n, 5, Mode::Stored))
+        let mut c = CpuBackend::<f64>::new();
+        let mut g = |mode| {
+            if gpu_run {
+                grads(&mut gpu_backend, &cfg, &p, &img, n, 5, mode)
+            } else {
+                grads(&mut c, &cfg, &p, &img, n, 5, mode)
+            }
         };
-        let a: Vec<f64> = rev.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-        let b: Vec<f64> = sto.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-        assert_close(
-            if gpu_run { "GPU reversible vs stored" } else { "CPU f64 reversible vs stored" },
-            &a,
-            &b,
-            if gpu_run { 1e-4 } else { 1e-10 },
-        );
+        let rev = g(Mode::Reversible);
+        for mode in [Mode::Stored, Mode::KeepNets] {
+            let other = g(mode);
+            assert_eq!(rev.len(), other.len());
+            for ((name, a), (name_b, b)) in rev.iter().zip(&other) {
+                assert_eq!(name, name_b);
+                let what = format!("{} reversible vs {mode:?}: {name}", if gpu_run { "GPU" } else { "CPU f64" });
+                assert_close(&what, a, b, if gpu_run { 1e-4 } else { 1e-10 });
+            }
+        }
     }
 }
 

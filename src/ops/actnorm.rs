@@ -28,6 +28,10 @@ use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
 use crate::graph::{Access, Bind, BufId, GpuCall, Layout};
+use crate::platform;
+
+/// Pixels per parallel task of the CPU loops.
+const TASK_PIXELS: usize = 1024;
 
 pub const LOGSCALE_FACTOR: f64 = 3.0;
 
@@ -111,21 +115,23 @@ impl ActNorm {
         let mut x = ctx.take(self.x);
         let b = ctx.param(&self.bias);
         let s: Vec<T> = ctx.param(&self.logs).iter().map(|&l| (l * T::f(LOGSCALE_FACTOR)).exp()).collect();
-        let relu = self.p.relu == 1;
-        for row in x[..self.p.pixels as usize * c].chunks_exact_mut(c) {
-            for ((v, &bk), &sk) in row.iter_mut().zip(b).zip(&s) {
-                *v = if self.reverse {
-                    *v / sk - bk
-                } else {
-                    let y = (*v + bk) * sk;
-                    if relu && y < T::zero() {
-                        T::zero()
+        let (relu, reverse) = (self.p.relu == 1, self.reverse);
+        platform::par_chunks(&mut x[..self.p.pixels as usize * c], TASK_PIXELS * c, |_, part| {
+            for row in part.chunks_exact_mut(c) {
+                for ((v, &bk), &sk) in row.iter_mut().zip(b).zip(&s) {
+                    *v = if reverse {
+                        *v / sk - bk
                     } else {
-                        y
-                    }
-                };
+                        let y = (*v + bk) * sk;
+                        if relu && y < T::zero() {
+                            T::zero()
+                        } else {
+                            y
+                        }
+                    };
+                }
             }
-        }
+        });
         ctx.put(self.x, x);
     }
 }
@@ -239,49 +245,66 @@ impl ActNormBackward {
         }
     }
 
+    /// On the CPU the `Params` stage does both stages in one pass over each chunk of pixels (the
+    /// sums read `y`, `dy` before the chunk is rewritten) and `Data` has nothing left to do.
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
         assert_ne!(self.y, self.dy, "actnorm backward: y and dy must be distinct buffers");
+        if self.stage == ActNormStage::Data {
+            return;
+        }
         let (np, c, relu) = (self.p.an.pixels as usize, self.p.an.c as usize, self.p.an.relu == 1);
         let s: Vec<T> = ctx.param(&self.logs).iter().map(|&l| (l * T::f(LOGSCALE_FACTOR)).exp()).collect();
-        match self.stage {
-            ActNormStage::Params => {
-                let (y, dy) = (ctx.get(self.y), ctx.get(self.dy));
-                let (mut s1, mut s2) = (vec![T::zero(); c], vec![T::zero(); c]);
-                for (yr, dr) in y[..np * c].chunks_exact(c).zip(dy[..np * c].chunks_exact(c)) {
-                    for (k, (&yv, &d)) in yr.iter().zip(dr).enumerate() {
-                        let d = if relu && yv <= T::zero() { T::zero() } else { d };
-                        s1[k] = s1[k] + d;
-                        s2[k] = s2[k] + d * yv;
+        let b = ctx.param(&self.bias).to_vec();
+        let mut y = ctx.take(self.y);
+        let mut dy = ctx.take(self.dy);
+        // per fixed chunk of pixels, summed in chunk order (independent of the thread count)
+        let chunks: Vec<(&mut [T], &mut [T])> =
+            y[..np * c].chunks_mut(TASK_PIXELS * c).zip(dy[..np * c].chunks_mut(TASK_PIXELS * c)).collect();
+        let partial = platform::par_items(chunks, |(yc, dc)| {
+            let (mut s1, mut s2) = (vec![T::zero(); c], vec![T::zero(); c]);
+            // branch-free inner loops over channels (they vectorise); the sums run over pixels
+            // in order, per channel
+            for (yr, dr) in yc.chunks_exact_mut(c).zip(dc.chunks_exact_mut(c)) {
+                let acc = s1.iter_mut().zip(s2.iter_mut());
+                if relu {
+                    for (((&yv, d), (a1, a2)), &sk) in yr.iter().zip(dr.iter_mut()).zip(acc).zip(&s) {
+                        let dm = if yv > T::zero() { *d } else { T::zero() };
+                        *a1 = *a1 + dm;
+                        *a2 = *a2 + dm * yv;
+                        *d = dm * sk;
+                    }
+                } else {
+                    for (((yv, d), (a1, a2)), (&sk, &bk)) in
+                        yr.iter_mut().zip(dr.iter_mut()).zip(acc).zip(s.iter().zip(&b))
+                    {
+                        let dv = *d;
+                        *a1 = *a1 + dv;
+                        *a2 = *a2 + dv * *yv;
+                        *d = dv * sk;
+                        *yv = *yv / sk - bk;
                     }
                 }
-                let three = T::f(LOGSCALE_FACTOR);
-                let ld = T::f(self.p.ld_scale as f64) * three * T::f(self.p.n as f64) * T::f(self.p.hw as f64);
-                let gb = grad_mut(ctx, &self.bias);
-                for k in 0..c {
-                    gb[k] = gb[k] + s[k] * s1[k];
-                }
-                let gl = grad_mut(ctx, &self.logs);
-                for k in 0..c {
-                    gl[k] = gl[k] + three * s2[k] + ld;
-                }
             }
-            ActNormStage::Data => {
-                let mut y = ctx.take(self.y);
-                let mut dy = ctx.take(self.dy);
-                let b = ctx.param(&self.bias);
-                for (yr, dr) in y[..np * c].chunks_exact_mut(c).zip(dy[..np * c].chunks_exact_mut(c)) {
-                    for (k, (yv, d)) in yr.iter_mut().zip(dr.iter_mut()).enumerate() {
-                        if relu {
-                            *d = if *yv > T::zero() { *d * s[k] } else { T::zero() };
-                        } else {
-                            *d = *d * s[k];
-                            *yv = *yv / s[k] - b[k];
-                        }
-                    }
-                }
-                ctx.put(self.y, y);
-                ctx.put(self.dy, dy);
+            (s1, s2)
+        });
+        ctx.put(self.y, y);
+        ctx.put(self.dy, dy);
+        let (mut s1, mut s2) = (vec![T::zero(); c], vec![T::zero(); c]);
+        for (a, b) in &partial {
+            for k in 0..c {
+                s1[k] = s1[k] + a[k];
+                s2[k] = s2[k] + b[k];
             }
+        }
+        let three = T::f(LOGSCALE_FACTOR);
+        let ld = T::f(self.p.ld_scale as f64) * three * T::f(self.p.n as f64) * T::f(self.p.hw as f64);
+        let gb = grad_mut(ctx, &self.bias);
+        for k in 0..c {
+            gb[k] = gb[k] + s[k] * s1[k];
+        }
+        let gl = grad_mut(ctx, &self.logs);
+        for k in 0..c {
+            gl[k] = gl[k] + three * s2[k] + ld;
         }
     }
 }

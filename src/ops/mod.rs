@@ -51,6 +51,9 @@ pub struct CpuCtx<'a, T> {
     pub bytes: &'a mut HashMap<BufId, Vec<u8>>,
     pub params: &'a mut HashMap<String, Vec<T>>,
     pub args: RunArgs,
+    /// Scratch vectors kept by the plan between ops and runs (no fresh allocation, and no page
+    /// faults, per call): see [`CpuCtx::scratch`].
+    pub pool: &'a mut Vec<Vec<T>>,
 }
 
 impl<T: Real> CpuCtx<'_, T> {
@@ -63,6 +66,22 @@ impl<T: Real> CpuCtx<'_, T> {
     }
     pub fn put(&mut self, b: BufId, v: Vec<T>) {
         self.slots[self.slot_of[b]] = v;
+    }
+    /// A scratch vector of `len` elements with unspecified contents, from the plan's pool (the
+    /// smallest that holds `len`, else the largest, grown); hand it back with [`CpuCtx::recycle`].
+    pub fn scratch(&mut self, len: usize) -> Vec<T> {
+        let fit =
+            (0..self.pool.len()).filter(|&i| self.pool[i].capacity() >= len).min_by_key(|&i| self.pool[i].capacity());
+        let pick = fit.or_else(|| (0..self.pool.len()).max_by_key(|&i| self.pool[i].capacity()));
+        let mut v = pick.map(|i| self.pool.swap_remove(i)).unwrap_or_default();
+        if v.len() < len {
+            v.resize(len, T::zero());
+        }
+        v.truncate(len);
+        v
+    }
+    pub fn recycle(&mut self, v: Vec<T>) {
+        self.pool.push(v);
     }
     pub fn param(&self, name: &str) -> &[T] {
         self.params.get(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"))
@@ -87,6 +106,8 @@ macro_rules! ops {
         impl Op {
             pub fn gpu(&self) -> GpuCall { match self { $(Op::$v(o) => o.gpu()),* } }
             pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) { match self { $(Op::$v(o) => o.cpu(ctx)),* } }
+            /// The op's kind, for profiles.
+            pub fn kind(&self) -> &'static str { match self { $(Op::$v(_) => stringify!($v)),* } }
         }
     };
 }

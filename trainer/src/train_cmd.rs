@@ -19,6 +19,14 @@ use crate::data::{self, DataSpec, Dataset};
 use crate::dist::{self, Comm};
 use crate::{grid, plot, BackendKind, DataArgs};
 
+/// `--backward`: see [`glowgpu::train::Mode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backward {
+    Nets,
+    Reversible,
+    Stored,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum, Debug)]
 pub enum CouplingArg {
     Affine,
@@ -99,8 +107,13 @@ pub struct TrainArgs {
     /// Random horizontal flips.
     #[arg(long)]
     pub flip: bool,
-    /// Recover each flow step's input in the backward pass by inverting the step (memory flat in
-    /// depth) instead of keeping every step's input.
+    /// Where the backward pass gets activations: `nets` keeps every coupling net's activations
+    /// from the forward pass and inverts the flow steps (PyTorch's FLOP count, the fastest;
+    /// memory grows with depth), `reversible` also recomputes the nets (memory flat in depth,
+    /// a third more FLOPs), `stored` keeps every step's input and recomputes the step.
+    #[arg(long, value_enum, default_value_t = Backward::Nets)]
+    pub backward: Backward,
+    /// Shorthand for `--backward reversible`.
     #[arg(long)]
     pub reversible: bool,
     #[arg(long, default_value_t = 0)]
@@ -327,7 +340,11 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
             (Trainer::new(model, opt)?, 0)
         }
     };
-    trainer.mode = if a.reversible { glowgpu::train::Mode::Reversible } else { glowgpu::train::Mode::Stored };
+    trainer.mode = match (a.reversible, a.backward) {
+        (true, _) | (false, Backward::Reversible) => glowgpu::train::Mode::Reversible,
+        (false, Backward::Stored) => glowgpu::train::Mode::Stored,
+        (false, Backward::Nets) => glowgpu::train::Mode::KeepNets,
+    };
     trainer.weight_y = a.weight_y;
     // this rank's images are [rank·local, (rank + 1)·local) of each global batch: the same
     // dequantisation noise and flips as in one batch of all ranks' images

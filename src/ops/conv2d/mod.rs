@@ -19,9 +19,10 @@
 //! invocation), unless `GLOWGPU_NO_SUBGROUPS=1`.
 use bytemuck::{Pod, Zeroable};
 
+mod cpu;
+
 use super::{groups, uniform, CpuCtx, Real};
 use crate::graph::{Access, Bind, BufId, GpuCall, Layout};
-use crate::platform;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -162,85 +163,6 @@ impl Conv2d {
         call.workgroups = (p.pixels().div_ceil(SG_WORKGROUP_PIXELS) * (p.cout as usize).div_ceil(cb)) as u32;
         call
     }
-
-    /// CPU: a plain 1x1 conv over a contiguous input is one GEMM on the input itself; a 3x3 conv
-    /// with fewer outputs than inputs is one GEMM against all taps then a shift-and-add; otherwise
-    /// im2col in chunks of pixels (columns ordered (tap, input channel) with the edge channel as a
-    /// real column, matching the weight layout) and one GEMM per chunk.
-    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
-        let p = self.p;
-        let (n, h, w) = (p.n as usize, p.h as usize, p.w as usize);
-        let (cin, cout, k) = (p.cin as usize, p.cout as usize, p.k as usize);
-        let (stride, off) = (p.cin_stride as usize, p.cin_off as usize);
-        let np = n * h * w;
-        let rows = cin + p.edge as usize;
-        let kk = k * k * rows;
-        let mut ybuf = ctx.take(self.y);
-        let y = &mut ybuf[..np * cout];
-        let wt = &ctx.param(&self.weight)[..kk * cout];
-        let x = if cin > 0 { ctx.get(self.x) } else { &[][..] };
-        if k == 1 && p.edge == 0 && stride == cin && cin > 0 {
-            matmul(np, cout, cin, &x[..np * cin], wt, y, false);
-        } else if k == 3 && cout < cin {
-            // few outputs (the zero conv, the split prior): one GEMM of the input against all nine
-            // taps' weights `[cin, 9·cout]`, then shift-and-add the taps
-            let mut wa = vec![T::zero(); cin * 9 * cout];
-            for t in 0..9 {
-                for ci in 0..cin {
-                    let src = (t * rows + ci) * cout;
-                    wa[(ci * 9 + t) * cout..(ci * 9 + t + 1) * cout].copy_from_slice(&wt[src..src + cout]);
-                }
-            }
-            let copied: Vec<T>;
-            let xc = if stride == cin {
-                &x[..np * cin]
-            } else {
-                copied = (0..np).flat_map(|o| x[o * stride + off..o * stride + off + cin].iter().copied()).collect();
-                &copied[..]
-            };
-            let mut z = vec![T::zero(); np * 9 * cout];
-            matmul(np, 9 * cout, cin, xc, &wa, &mut z, false);
-            y.iter_mut().for_each(|v| *v = T::zero());
-            for (o, yo) in y.chunks_mut(cout).enumerate() {
-                let (xx, yy, b) = (o % w, (o / w) % h, o / (w * h));
-                for t in 0..9 {
-                    let (iy, ix) = (yy as isize + (t / 3) as isize - 1, xx as isize + (t % 3) as isize - 1);
-                    let add = if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                        let src = (b * h + iy as usize) * w + ix as usize;
-                        &z[(src * 9 + t) * cout..(src * 9 + t + 1) * cout]
-                    } else if p.edge == 1 {
-                        &wt[(t * rows + cin) * cout..(t * rows + cin + 1) * cout]
-                    } else {
-                        continue;
-                    };
-                    yo.iter_mut().zip(add).for_each(|(a, b)| *a = *a + *b);
-                }
-            }
-        } else {
-            // about 4M patch elements per chunk
-            let chunk = ((1usize << 22) / kk.max(1)).clamp(1, np);
-            let mut patch = vec![T::zero(); chunk * kk];
-            for start in (0..np).step_by(chunk) {
-                let m = chunk.min(np - start);
-                im2col(&mut patch, start, m, x, &p);
-                matmul(m, cout, kk, &patch[..m * kk], wt, &mut y[start * cout..(start + m) * cout], false);
-            }
-        }
-        if p.epilogue == 1 {
-            let b = ctx.param(self.bias.as_ref().expect("epilogue bias"));
-            let s: Vec<T> =
-                ctx.param(self.logs.as_ref().expect("epilogue logs")).iter().map(|&l| (l * T::f(3.0)).exp()).collect();
-            for row in y.chunks_exact_mut(cout) {
-                for ((v, &bk), &sk) in row.iter_mut().zip(b).zip(&s) {
-                    *v = (*v + bk) * sk;
-                }
-            }
-        }
-        if p.relu == 1 {
-            y.iter_mut().for_each(|v| *v = v.max(T::zero()));
-        }
-        ctx.put(self.y, ybuf);
-    }
 }
 
 /// `c[m, n] = a[m, k] · b[k, n]` (or `+=` with `accumulate`), all row-major and contiguous
@@ -292,41 +214,6 @@ impl ConvBackwardData {
     pub fn gpu_subgroup(&self) -> GpuCall {
         self.as_forward().gpu_subgroup_with(self.weight_layout())
     }
-
-    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
-        let p = self.p;
-        let (n, h, w) = (p.n as usize, p.h as usize, p.w as usize);
-        let (cin, cout, k) = (p.cin as usize, p.cout as usize, p.k as usize);
-        let (stride, off) = (p.cin_stride as usize, p.cin_off as usize);
-        let rows = cin + p.edge as usize;
-        let kk = k * k * rows;
-        let np = n * h * w;
-        let mut dx = ctx.take(self.dx);
-        let wt = &ctx.param(&self.weight)[..kk * cout];
-        let dacc = &ctx.get(self.dacc)[..np * cout];
-        // Z[o, t·rows + ci] = Σ_co dacc[o, co]·W[t, ci, co]: one GEMM with W transposed
-        let mut z = vec![T::zero(); np * kk];
-        matmul_strided(np, kk, cout, dacc, cout, 1, wt, 1, cout, &mut z, false);
-        let half = (k / 2) as isize;
-        for q in 0..np {
-            let (xx, yy, b) = (q % w, (q / w) % h, q / (w * h));
-            let dst = &mut dx[q * stride + off..q * stride + off + cin];
-            if p.accumulate == 0 {
-                dst.iter_mut().for_each(|v| *v = T::zero());
-            }
-            for t in 0..k * k {
-                // output pixel whose tap t reads input pixel q
-                let (oy, ox) = (yy as isize - (t / k) as isize + half, xx as isize - (t % k) as isize + half);
-                if oy < 0 || ox < 0 || oy as usize >= h || ox as usize >= w {
-                    continue;
-                }
-                let o = (b * h + oy as usize) * w + ox as usize;
-                let src = &z[o * kk + t * rows..o * kk + t * rows + cin];
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d = *d + *s);
-            }
-        }
-        ctx.put(self.dx, dx);
-    }
 }
 
 /// Pixels per partial sum of the weight gradient (`WCHUNK` in the shader).
@@ -375,28 +262,6 @@ impl ConvBackwardWeight {
             ],
             workgroups: groups(tiles * p.pixels().div_ceil(WEIGHT_CHUNK), 64),
         }
-    }
-
-    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
-        let p = self.p;
-        let (n, h, w) = (p.n as usize, p.h as usize, p.w as usize);
-        let (cin, cout, k) = (p.cin as usize, p.cout as usize, p.k as usize);
-        let kk = k * k * (cin + p.edge as usize);
-        let np = n * h * w;
-        let name = format!("grad.{}", self.weight);
-        let mut gw =
-            std::mem::take(ctx.params.get_mut(&name).unwrap_or_else(|| panic!("graph needs parameter {name}")));
-        let x = if cin > 0 { ctx.get(self.x) } else { &[][..] };
-        let dacc = &ctx.get(self.dacc)[..np * cout];
-        let chunk = ((1usize << 22) / kk.max(1)).clamp(1, np);
-        let mut patch = vec![T::zero(); chunk * kk];
-        for start in (0..np).step_by(chunk) {
-            let m = chunk.min(np - start);
-            im2col(&mut patch, start, m, x, &p);
-            // gw[kk, cout] += patchᵀ[kk, m] · dacc[m, cout]
-            matmul_strided(kk, cout, m, &patch, 1, kk, &dacc[start * cout..], cout, 1, &mut gw[..kk * cout], true);
-        }
-        ctx.params.insert(name, gw);
     }
 }
 
@@ -461,34 +326,6 @@ impl ConvPack {
     pub fn cpu<T: Real>(&self, _ctx: &mut CpuCtx<T>) {}
 }
 
-/// Fills `patch` rows `0..m` with the im2col rows of output pixels `start..start + m`: columns
-/// `(tap, input channel)` plus the edge channel (1 outside the image), the weights' row order.
-fn im2col<T: Real>(patch: &mut [T], start: usize, m: usize, x: &[T], p: &ConvParams) {
-    let (h, w) = (p.h as usize, p.w as usize);
-    let (cin, k) = (p.cin as usize, p.k as usize);
-    let (stride, off) = (p.cin_stride as usize, p.cin_off as usize);
-    let rows = cin + p.edge as usize;
-    let kk = k * k * rows;
-    let half = (k / 2) as isize;
-    for (r, row) in patch.chunks_mut(kk).take(m).enumerate() {
-        let o = start + r;
-        let (xx, yy, b) = (o % w, (o / w) % h, o / (w * h));
-        for (t, dst) in row.chunks_mut(rows).enumerate() {
-            let (iy, ix) = (yy as isize + (t / k) as isize - half, xx as isize + (t % k) as isize - half);
-            let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w;
-            if inside {
-                let src = ((b * h + iy as usize) * w + ix as usize) * stride + off;
-                dst[..cin].copy_from_slice(&x[src..src + cin]);
-            } else {
-                dst[..cin].iter_mut().for_each(|v| *v = T::zero());
-            }
-            if p.edge == 1 {
-                dst[cin] = if inside { T::zero() } else { T::one() };
-            }
-        }
-    }
-}
-
 /// `c[m, n] (+)= a · b` with explicit row / column strides for `a` and `b` (transposes are
 /// strides); `c` row-major contiguous.
 #[allow(clippy::too_many_arguments)]
@@ -505,35 +342,5 @@ pub fn matmul_strided<T: Real>(
     c: &mut [T],
     accumulate: bool,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k > 0 {
-        assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs && b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
-    }
-    assert!(c.len() >= m * n);
-    // SAFETY: the asserts bound every index the strides can reach.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            platform::gemm_parallelism(m * n * k),
-        )
-    }
+    cpu::gemm_into((m, n, k), a, (a_rs, a_cs), b, (b_rs, b_cs), c, n, accumulate, true);
 }
