@@ -21,6 +21,10 @@ use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
 use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::platform;
+
+/// Pixels per parallel task of the CPU loops.
+const TASK_PIXELS: usize = 512;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -81,32 +85,47 @@ impl Coupling {
     }
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
         let p = self.p;
-        let (c, c1, c2) = (p.c as usize, p.c1 as usize, p.c2 as usize);
+        let (np, c, c1, c2) = (p.pixels as usize, p.c as usize, p.c1 as usize, p.c2 as usize);
+        let hc = if self.affine { 2 * c2 } else { c2 };
         let mut x = ctx.take(self.x);
         let mut ls = self.ls.filter(|_| self.affine && !self.reverse).map(|b| ctx.take(b));
-        let h = ctx.get(self.h);
+        let h = &ctx.get(self.h)[..np * hc];
+        let (affine, reverse) = (self.affine, self.reverse);
         let two = T::f(2.0);
-        for px in 0..p.pixels as usize {
-            for j in 0..c2 {
-                let xi = px * c + c1 + j;
-                if self.affine {
-                    let shift = h[px * 2 * c2 + 2 * j];
-                    let a = h[px * 2 * c2 + 2 * j + 1] + two;
-                    let scale = T::one() / (T::one() + (-a).exp());
-                    if self.reverse {
-                        x[xi] = x[xi] / scale - shift;
-                    } else {
-                        x[xi] = (x[xi] + shift) * scale;
-                        if let Some(ls) = ls.as_mut() {
-                            ls[px * c2 + j] = T::f(log_sigmoid(a.to64()));
+        // per chunk of pixels: (x rows, log-scale rows or none, first pixel)
+        let xs = x[..np * c].chunks_mut(TASK_PIXELS * c);
+        let items: Vec<(&mut [T], Option<&mut [T]>, usize)> = match ls.as_mut() {
+            Some(l) => xs
+                .zip(l[..np * c2].chunks_mut(TASK_PIXELS * c2).map(Some))
+                .enumerate()
+                .map(|(i, (a, b))| (a, b, i * TASK_PIXELS))
+                .collect(),
+            None => xs.enumerate().map(|(i, a)| (a, None, i * TASK_PIXELS)).collect(),
+        };
+        platform::par_items(items, |(xc, mut lc, p0)| {
+            for (r, xr) in xc.chunks_exact_mut(c).enumerate() {
+                let hr = &h[(p0 + r) * hc..(p0 + r + 1) * hc];
+                for j in 0..c2 {
+                    let xi = &mut xr[c1 + j];
+                    if affine {
+                        let shift = hr[2 * j];
+                        let a = hr[2 * j + 1] + two;
+                        let scale = T::one() / (T::one() + (-a).exp());
+                        if reverse {
+                            *xi = *xi / scale - shift;
+                        } else {
+                            *xi = (*xi + shift) * scale;
+                            if let Some(l) = lc.as_deref_mut() {
+                                l[r * c2 + j] = T::f(log_sigmoid(a.to64()));
+                            }
                         }
+                    } else {
+                        let s = hr[j];
+                        *xi = if reverse { *xi - s } else { *xi + s };
                     }
-                } else {
-                    let s = h[px * c2 + j];
-                    x[xi] = if self.reverse { x[xi] - s } else { x[xi] + s };
                 }
             }
-        }
+        });
         ctx.put(self.x, x);
         if let (Some(b), Some(v)) = (self.ls, ls) {
             ctx.put(b, v);
@@ -149,32 +168,44 @@ impl CouplingBackward {
 
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
         let p = self.p.cp;
-        let (c, c1, c2) = (p.c as usize, p.c1 as usize, p.c2 as usize);
+        let (np, c, c1, c2) = (p.pixels as usize, p.c as usize, p.c1 as usize, p.c2 as usize);
+        let hc = if self.affine { 2 * c2 } else { c2 };
         let mut y = ctx.take(self.y);
         let mut dy = ctx.take(self.dy);
         let mut dh = ctx.take(self.dh);
-        let h = ctx.get(self.h);
+        let h = &ctx.get(self.h)[..np * hc];
         let (one, two, g) = (T::one(), T::f(2.0), T::f(self.p.ld_scale as f64));
-        for px in 0..p.pixels as usize {
-            for j in 0..c2 {
-                let xi = px * c + c1 + j;
-                if self.affine {
-                    let (si, ai) = (px * 2 * c2 + 2 * j, px * 2 * c2 + 2 * j + 1);
-                    let a = h[ai] + two;
-                    let s = one / (one + (-a).exp());
-                    let oms = one / (one + a.exp()); // 1 - s without cancellation
-                    let (yv, d) = (y[xi], dy[xi]);
-                    y[xi] = yv / s - h[si];
-                    dy[xi] = d * s;
-                    dh[si] = d * s;
-                    dh[ai] = (d * yv + g) * oms;
-                } else {
-                    let hi = px * c2 + j;
-                    y[xi] = y[xi] - h[hi];
-                    dh[hi] = dy[xi];
+        let affine = self.affine;
+        let items: Vec<_> = y[..np * c]
+            .chunks_mut(TASK_PIXELS * c)
+            .zip(dy[..np * c].chunks_mut(TASK_PIXELS * c))
+            .zip(dh[..np * hc].chunks_mut(TASK_PIXELS * hc))
+            .enumerate()
+            .collect();
+        platform::par_items(items, |(i, ((yc, dyc), dhc))| {
+            let p0 = i * TASK_PIXELS;
+            for (r, ((yr, dr), dhr)) in
+                yc.chunks_exact_mut(c).zip(dyc.chunks_exact_mut(c)).zip(dhc.chunks_exact_mut(hc)).enumerate()
+            {
+                let hr = &h[(p0 + r) * hc..(p0 + r + 1) * hc];
+                for j in 0..c2 {
+                    let xi = c1 + j;
+                    if affine {
+                        let a = hr[2 * j + 1] + two;
+                        let s = one / (one + (-a).exp());
+                        let oms = one / (one + a.exp()); // 1 - s without cancellation
+                        let (yv, d) = (yr[xi], dr[xi]);
+                        yr[xi] = yv / s - hr[2 * j];
+                        dr[xi] = d * s;
+                        dhr[2 * j] = d * s;
+                        dhr[2 * j + 1] = (d * yv + g) * oms;
+                    } else {
+                        yr[xi] = yr[xi] - hr[j];
+                        dhr[j] = dr[xi];
+                    }
                 }
             }
-        }
+        });
         ctx.put(self.y, y);
         ctx.put(self.dy, dy);
         ctx.put(self.dh, dh);

@@ -124,6 +124,12 @@ pub struct TrainArgs {
     /// Continue from `<out>/checkpoint.safetensors` exactly where it stopped.
     #[arg(long)]
     pub resume: bool,
+    /// Warm start (not with --resume): the model's architecture and weights from a weights file
+    /// (e.g. the shipped model, or a run's model.safetensors), a fresh optimizer whose EMA starts
+    /// at those weights, no data-dependent init. Architecture flags are ignored; the file's
+    /// image size and channels must match --image-size / --channels.
+    #[arg(long)]
+    pub init_weights: Option<PathBuf>,
     /// Evaluate test bits/dim (EMA weights) and write sample grids every N steps (0 = only at the end).
     #[arg(long, default_value_t = 1000)]
     pub eval_every: u64,
@@ -269,9 +275,34 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     } else {
         None
     };
-    let (cfg, seed) = match &resume {
-        Some(ck) => (ck.cfg.clone(), ck.seed),
-        None => (
+    let warm = match (&resume, &a.init_weights) {
+        (None, Some(path)) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read --init-weights {}", path.display()))?;
+            let (c, p) = glowgpu::load_weights(&bytes).with_context(|| format!("--init-weights {}", path.display()))?;
+            if (c.image_height, c.image_width, c.image_channels) != (a.image_size, a.image_size, a.channels) {
+                bail!(
+                    "--init-weights {} is a {}x{}x{} model; the data is read as {}x{}x{} (--image-size, --channels)",
+                    path.display(),
+                    c.image_height,
+                    c.image_width,
+                    c.image_channels,
+                    a.image_size,
+                    a.image_size,
+                    a.channels
+                );
+            }
+            if lead {
+                eprintln!("warm start from {} (architecture from the file: {c:?})", path.display());
+            }
+            Some((c, p))
+        }
+        _ => None,
+    };
+    let (cfg, seed) = match (&resume, &warm) {
+        (Some(ck), _) => (ck.cfg.clone(), ck.seed),
+        (None, Some((c, _))) => (c.clone(), a.seed),
+        (None, None) => (
             GlowConfig {
                 image_height: a.image_size,
                 image_width: a.image_size,
@@ -311,6 +342,10 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
             let mut t = Trainer::new(model, opt)?;
             t.restore(&ck.opt, ck.t)?;
             (t, ck.batches)
+        }
+        None if warm.is_some() => {
+            let (_, params) = warm.expect("checked");
+            (Trainer::new(Glow::from_params(cfg.clone(), params, backend)?, opt)?, 0)
         }
         None => {
             let mut model = Glow::new(cfg.clone(), backend, seed)?;
