@@ -26,6 +26,9 @@ use crate::platform;
 /// Pixels per parallel task of the CPU loops.
 const TASK_PIXELS: usize = 512;
 
+/// A chunk of the coupling's CPU loop: rows of `x`, rows of log-scales (or none), first pixel.
+type Chunk<'a, T> = (&'a mut [T], Option<&'a mut [T]>, usize);
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct CouplingParams {
@@ -94,7 +97,7 @@ impl Coupling {
         let two = T::f(2.0);
         // per chunk of pixels: (x rows, log-scale rows or none, first pixel)
         let xs = x[..np * c].chunks_mut(TASK_PIXELS * c);
-        let items: Vec<(&mut [T], Option<&mut [T]>, usize)> = match ls.as_mut() {
+        let items: Vec<Chunk<T>> = match ls.as_mut() {
             Some(l) => xs
                 .zip(l[..np * c2].chunks_mut(TASK_PIXELS * c2).map(Some))
                 .enumerate()
