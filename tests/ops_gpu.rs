@@ -452,6 +452,10 @@ fn conv2d_subgroup_kernel() {
 fn conv2d_portable_kernels_when_subgroups_are_off() {
     // the browser's WebGPU has no subgroups: the portable entry points must stay correct
     let mut g = gpu();
-    assert!(!g.set_subgroups(false));
+    // the test adapters (lavapipe, the device's GPU) have subgroups: switching them off must change
+    // the kernels the plans use, else this would test the subgroup path twice
+    assert!(g.subgroups_enabled(), "this adapter has no subgroups: the portable kernels run in every test already");
+    g.set_subgroups(false);
+    assert!(!g.subgroups_enabled(), "set_subgroups(false) left the subgroup convolution on");
     check_conv_cases(&mut g, CONV_CASES, "portable");
 }

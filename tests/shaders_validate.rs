@@ -33,3 +33,114 @@ fn every_shader_file_is_registered() {
         }
     }
 }
+
+/// Scalar kind of a uniform field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    U,
+    F,
+}
+
+/// A Rust params struct as the shader must see it: size and each named field's WGSL name,
+/// byte offset and kind (padding is left out: it is checked through the size and offsets).
+macro_rules! layout {
+    ($t:ty { $($wgsl:literal => $($f:ident).+ : $k:ident),* $(,)? }) => {
+        (std::mem::size_of::<$t>(), vec![$(($wgsl, std::mem::offset_of!($t, $($f).+), Kind::$k)),*])
+    };
+}
+
+#[test]
+fn every_shader_struct_p_matches_its_rust_params() {
+    use glowgpu::ops::{actnorm::*, conv2d::*, copy::*, coupling::*, invconv::*, noise::*, optim::*};
+    use glowgpu::ops::{permute::*, prior::*, quantize::*, reduce::*, squeeze::*};
+    let conv = || {
+        layout!(ConvParams { "n" => n: U, "h" => h: U, "w" => w: U, "cin" => cin: U, "cin_stride" => cin_stride: U,
+            "cin_off" => cin_off: U, "cout" => cout: U, "cout_pad" => cout_pad: U, "k" => k: U, "edge" => edge: U,
+            "epilogue" => epilogue: U, "relu" => relu: U, "accumulate" => accumulate: U, "y_stride" => y_stride: U,
+            "y_off" => y_off: U })
+    };
+    let table: Vec<(&str, (usize, Vec<(&str, usize, Kind)>))> = vec![
+        (
+            "actnorm",
+            layout!(ActNormBackwardParams { "pixels" => an.pixels: U, "c" => an.c: U, "relu" => an.relu: U,
+            "n" => n: U, "hw" => hw: U, "ld_scale" => ld_scale: F }),
+        ),
+        ("conv2d", conv()),
+        ("conv2d_sg", conv()),
+        ("copy", layout!(CopyParams { "len" => len: U })),
+        (
+            "coupling",
+            layout!(CouplingBackwardParams { "pixels" => cp.pixels: U, "c" => cp.c: U, "c1" => cp.c1: U,
+            "c2" => cp.c2: U, "ld_scale" => ld_scale: F }),
+        ),
+        ("invconv", layout!(InvconvParams { "c" => c: U, "ld" => ld: F })),
+        ("noise", layout!(NoiseParams { "len" => len: U, "stream" => stream: U })),
+        (
+            "optim",
+            layout!(OptParams { "len" => len: U, "block" => block: U, "slot" => slot: U, "max_norm" => max_norm: F,
+            "beta1" => beta1: F, "beta2" => beta2: F, "eps" => eps: F, "decay" => decay: F }),
+        ),
+        ("permute", layout!(PermuteParams { "pixels" => pixels: U, "c" => c: U })),
+        (
+            "prior",
+            layout!(PriorBackwardParams { "n" => pp.n: U, "pixels" => pp.pixels: U, "cz" => pp.cz: U,
+            "z_stride" => pp.z_stride: U, "z_off" => pp.z_off: U, "interleaved" => pp.interleaved: U,
+            "h_batched" => pp.h_batched: U, "has_vec" => pp.has_vec: U, "ld_scale" => ld_scale: F }),
+        ),
+        (
+            "quantize",
+            layout!(QuantParams { "len" => len: U, "shift" => shift: U, "n_bins" => n_bins: F,
+            "noise" => noise: U, "stream" => stream: U, "base" => base: U }),
+        ),
+        ("reduce", layout!(ReduceParams { "n" => n: U, "len" => len: U, "scale" => scale: F, "c" => c: U })),
+        (
+            "squeeze",
+            layout!(SqueezeParams { "n" => n: U, "h" => h: U, "w" => w: U, "c" => c: U,
+            "c_total" => c_total: U, "c_off" => c_off: U }),
+        ),
+    ];
+    let with_p: Vec<&str> =
+        SHADERS.iter().copied().filter(|s| shader_source(s).unwrap().contains("struct P {")).collect();
+    let mut listed: Vec<&str> = table.iter().map(|t| t.0).collect();
+    listed.sort();
+    let mut want = with_p.clone();
+    want.sort();
+    assert_eq!(listed, want, "every shader with a `struct P` needs its Rust layout here");
+    for (name, (size, fields)) in &table {
+        let src = shader_source(name).unwrap();
+        let module = naga::front::wgsl::parse_str(&src).unwrap();
+        let p = module.types.iter().find(|(_, t)| t.name.as_deref() == Some("P")).expect("struct P").1;
+        let naga::TypeInner::Struct { members, span } = &p.inner else { panic!("{name}: P is not a struct") };
+        assert_eq!(*span as usize, *size, "{name}.wgsl: struct P is {span} bytes, the Rust params {size}");
+        for m in members {
+            let mname = m.name.as_deref().unwrap_or("");
+            let kind = match module.types[m.ty].inner {
+                naga::TypeInner::Scalar(s) if s.kind == naga::ScalarKind::Float => Kind::F,
+                naga::TypeInner::Scalar(_) => Kind::U,
+                ref other => panic!("{name}.wgsl: P.{mname} is not a scalar: {other:?}"),
+            };
+            if mname.starts_with('_') {
+                // padding must not overlap a Rust field
+                assert!(fields.iter().all(|f| f.1 != m.offset as usize), "{name}.wgsl: padding P.{mname} at a field");
+                continue;
+            }
+            let f = fields
+                .iter()
+                .find(|f| f.0 == mname)
+                .unwrap_or_else(|| panic!("{name}.wgsl: P.{mname} has no Rust field"));
+            assert_eq!(
+                f.1, m.offset as usize,
+                "{name}.wgsl: P.{mname} at byte {}, the Rust field at {}",
+                m.offset, f.1
+            );
+            assert_eq!(f.2, kind, "{name}.wgsl: P.{mname} is {kind:?}, the Rust field {:?}", f.2);
+        }
+        for f in fields {
+            assert!(
+                members.iter().any(|m| m.name.as_deref() == Some(f.0)),
+                "{name}.wgsl: P lacks the Rust field {}",
+                f.0
+            );
+        }
+    }
+}

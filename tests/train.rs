@@ -92,8 +92,8 @@ fn check_against_finite_differences(cfg: GlowConfig) {
     let gr = grads(&mut cpu, &cfg, &p, &img, n, seed, Mode::Reversible);
     let base = full_map(&cfg, &p);
     let mut rng = HostRng::new(1);
-    let (mut got, mut want) = (Vec::new(), Vec::new());
     let h = 1e-5;
+    let mut nonzero = 0;
     for (name, g) in &gr {
         for _ in 0..2 {
             let i = (rng.uniform() * g.len() as f64) as usize;
@@ -103,18 +103,21 @@ fn check_against_finite_differences(cfg: GlowConfig) {
             let mut mm = base.clone();
             mm.get_mut(name).unwrap().1[i] -= h;
             let lm = loss(&mut cpu, &cfg, &mm, &img, n, seed);
-            want.push((lp - lm) / (2.0 * h));
-            got.push(g[i]);
+            let want = (lp - lm) / (2.0 * h);
+            // per element: relative 1e-6 with an absolute floor of 1e-8 (the f64 central
+            // difference's own error is ~1e-10 here), so a small tensor cannot hide
+            let err = (g[i] - want).abs();
+            assert!(
+                err <= 1e-6 * want.abs() + 1e-8,
+                "{:?}/{:?}: d loss / d {name}[{i}] = {} but finite differences give {want} (error {err:.3e})",
+                cfg.permutation,
+                cfg.coupling,
+                g[i]
+            );
+            nonzero += (want.abs() > 1e-6) as usize;
         }
     }
-    let e = rel_err(&got, &want);
-    assert!(
-        e < 1e-6,
-        "{:?}/{:?}: gradient vs finite differences relative error {e:.3e}",
-        cfg.permutation,
-        cfg.coupling
-    );
-    assert!(want.iter().filter(|v| v.abs() > 1e-6).count() > want.len() / 2, "most sampled gradients must be non-zero");
+    assert!(nonzero > gr.len(), "most sampled gradients must be non-zero ({nonzero} of {})", 2 * gr.len());
 }
 
 #[test]

@@ -9,7 +9,8 @@ use glowgpu::{CpuBackend, GlowConfig, GpuBackend, Params};
 
 /// The GPU backend; panics loudly when there is no adapter (tests are never skipped).
 pub fn gpu() -> GpuBackend {
-    std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    // no std::env::set_var here: tests run in parallel threads; scripts/test.sh exports
+    // XDG_RUNTIME_DIR (without it Mesa only prints a warning)
     match block_on(GpuBackend::new()) {
         Ok(g) => g,
         Err(e) => panic!("GPU tests need a WebGPU/Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers): {e}"),

@@ -70,7 +70,8 @@ fn load_faces(files: &[PathBuf], cfg: &GlowConfig) -> Vec<u8> {
 }
 
 fn gpu() -> GpuBackend {
-    std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    // no std::env::set_var here: tests run in parallel threads; scripts/test.sh exports
+    // XDG_RUNTIME_DIR (without it Mesa only prints a warning)
     block_on(GpuBackend::new()).unwrap_or_else(|e| {
         panic!("GPU tests need a WebGPU/Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers): {e}")
     })
