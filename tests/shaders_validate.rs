@@ -41,6 +41,9 @@ enum Kind {
     F,
 }
 
+/// Size and (WGSL name, byte offset, kind) of each named field.
+type Layout = (usize, Vec<(&'static str, usize, Kind)>);
+
 /// A Rust params struct as the shader must see it: size and each named field's WGSL name,
 /// byte offset and kind (padding is left out: it is checked through the size and offsets).
 macro_rules! layout {
@@ -59,7 +62,7 @@ fn every_shader_struct_p_matches_its_rust_params() {
             "epilogue" => epilogue: U, "relu" => relu: U, "accumulate" => accumulate: U, "y_stride" => y_stride: U,
             "y_off" => y_off: U })
     };
-    let table: Vec<(&str, (usize, Vec<(&str, usize, Kind)>))> = vec![
+    let table: Vec<(&str, Layout)> = vec![
         (
             "actnorm",
             layout!(ActNormBackwardParams { "pixels" => an.pixels: U, "c" => an.c: U, "relu" => an.relu: U,
