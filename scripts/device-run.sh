@@ -5,6 +5,7 @@
 #   scripts/device-run.sh prepare      # HERE: builds, packs binaries, Vulkan loaders, data (~50 MiB)
 #   # then the device tool's `run` with carry [".device", ".gl"], timeout_s 590, command:
 #   bash scripts/device-run.sh run       # THERE: GPU tests, benchmarks, training; results in $OUT
+#   DEVICE_SMOKE=1 OUT=/tmp/out scripts/device-run.sh run   # HERE: a 2-minute check of the script
 #
 # What `run` does, in its ~9.5 minutes: the GPU test binaries on the real adapter (Vulkan),
 # encode / decode / training-step throughput with GFLOP/s and the share of the fp32 peak
@@ -25,7 +26,7 @@ prepare() {
     set -e
     grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo /.device/ >> .git/info/exclude
     grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo /.gl/ >> .git/info/exclude
-    rm -rf "$PACK" && mkdir -p "$PACK/bin" "$PACK/data/train" "$PACK/data/test"
+    rm -rf "$PACK" && mkdir -p "$PACK/bin" "$PACK/data"
     cargo build --release -p trainer
     cargo build --release --example gpu_bench
     local json
@@ -41,9 +42,9 @@ prepare() {
     # a CelebA subset: the first TRAIN_IMAGES train and TEST_IMAGES test rows of attributes.csv
     local src=../shared/data/celeba64
     head -1 "$src/attributes.csv" > "$PACK/data/attributes.csv"
-    grep ',train,' "$src/attributes.csv" | head -"$TRAIN_IMAGES" >> "$PACK/data/attributes.csv"
-    grep ',test,' "$src/attributes.csv" | head -"$TEST_IMAGES" >> "$PACK/data/attributes.csv"
-    tail -n +2 "$PACK/data/attributes.csv" | cut -d, -f1 | while read -r f; do cp "$src/$f" "$PACK/data/$f"; done
+    grep -m "$TRAIN_IMAGES" ',train,' "$src/attributes.csv" >> "$PACK/data/attributes.csv"
+    grep -m "$TEST_IMAGES" ',test,' "$src/attributes.csv" >> "$PACK/data/attributes.csv"
+    tail -n +2 "$PACK/data/attributes.csv" | cut -d, -f1 | (cd "$src" && xargs cp --parents -t "$OLDPWD/$PACK/data")
     # Vulkan / EGL loaders for the device machine (its README: it may lack libvulkan)
     if [ ! -d .gl ] || ! ls .gl/libvulkan1*.deb >/dev/null 2>&1; then
         mkdir -p .gl /tmp/amd64/partial
@@ -57,10 +58,15 @@ prepare() {
 }
 
 run() {
-    local t0=$SECONDS out=${OUT:-/tmp/out}
+    local t0=$SECONDS out=${OUT:-/tmp/out} budget=540 bench_args=(--reps 5) batch=64 every=25
     mkdir -p "$out" /tmp/bin
-    for f in .gl/*.deb; do dpkg -x "$f" /; done
-    ldconfig
+    if [ -n "${DEVICE_SMOKE:-}" ]; then
+        # a quick check of this script here (lavapipe): one test binary, the small bench, 60 s of training
+        TESTS=train_split budget=150 bench_args=(--small --reps 1) batch=2 every=1
+    else
+        for f in .gl/*.deb; do dpkg -x "$f" /; done
+        ldconfig
+    fi
     if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
         export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
         export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
@@ -78,19 +84,19 @@ run() {
         done
     } > "$out/tests.txt" 2>&1
     echo "tests done at $((SECONDS - t0)) s" | tee -a "$out/tests.txt"
-    timeout 150 /tmp/bin/gpu_bench --reps 5 --peak-tflops "$PEAK_TFLOPS" > "$out/bench.txt" 2>&1
+    timeout 150 /tmp/bin/gpu_bench "${bench_args[@]}" --peak-tflops "$PEAK_TFLOPS" > "$out/bench.txt" 2>&1
     echo "bench done at $((SECONDS - t0)) s" | tee -a "$out/bench.txt"
     # train for what is left of ~9 minutes, then export the EMA weights
-    local left=$((540 - (SECONDS - t0)))
+    local left=$((budget - (SECONDS - t0)))
     [ "$left" -gt 60 ] || left=60
     timeout "$left" /tmp/bin/trainer train --data "$PACK/data" --split-csv "$PACK/data/attributes.csv" \
-        --image-size 64 --n-bits 5 --batch 64 --warmup 50 --steps 100000 --flip --eval-every 200 \
-        --eval-images 256 --checkpoint-every 25 --ema-epochs 0.5 \
+        --image-size 64 --n-bits 5 --batch "$batch" --warmup 50 --steps 100000 --flip --eval-every 200 \
+        --eval-images 256 --checkpoint-every "$every" --ema-epochs 0.5 \
         --init-weights www/models/default.safetensors --out /tmp/run > "$out/train.txt" 2>&1
     /tmp/bin/trainer export --weights /tmp/run/checkpoint.safetensors --out "$out/face.safetensors" >> "$out/train.txt" 2>&1
     cp /tmp/run/log.csv /tmp/run/bpd.png "$out/" 2>/dev/null
     echo "all done at $((SECONDS - t0)) s" | tee -a "$out/train.txt"
-    tail -3 "$out/tests.txt" "$out/bench.txt" "$out/train.txt"
+    for f in tests bench train; do tail -n 3 "$out/$f.txt"; done
 }
 
 case "${1:-}" in

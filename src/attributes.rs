@@ -10,7 +10,8 @@ pub struct Directions {
 }
 
 impl Directions {
-    /// Reads `attr.<name>` tensors (F32) from safetensors bytes; each must hold `latent_len` values.
+    /// Reads `attr.<name>` tensors (F32, or F16 as shipped) from safetensors bytes; each must hold
+    /// `latent_len` values.
     pub fn load(bytes: &[u8], latent_len: usize) -> Result<Self> {
         let st = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| Error::Weights(format!("attribute file: truncated or corrupt safetensors file: {e}")))?;
@@ -19,11 +20,15 @@ impl Directions {
         tensors.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, view) in tensors {
             let Some(attr) = name.strip_prefix("attr.") else { continue };
-            if view.dtype() != safetensors::Dtype::F32 {
-                return Err(Error::Weights(format!("attribute `{attr}` is {:?}, expected F32", view.dtype())));
-            }
-            let v: Vec<f64> =
-                view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64).collect();
+            let v: Vec<f64> = match view.dtype() {
+                safetensors::Dtype::F32 => {
+                    view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64).collect()
+                }
+                safetensors::Dtype::F16 => {
+                    view.data().chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f64()).collect()
+                }
+                d => return Err(Error::Weights(format!("attribute `{attr}` is {d:?}, expected F32 or F16"))),
+            };
             if v.len() != latent_len {
                 return Err(Error::Weights(format!(
                     "attribute `{attr}` has {} values, this model's latent has {latent_len}",
@@ -96,6 +101,18 @@ mod tests {
         assert!(d.edit(&[1.0, 1.0, 1.0], &[0.5]).unwrap_err().to_string().contains("1 weights for 2 attributes"));
         assert!(d.edit(&[1.0], &[0.0, 0.0]).is_err());
         assert!(d.edit(&[1.0, 1.0, 1.0], &[f64::NAN, 0.0]).is_err());
+    }
+
+    #[test]
+    fn f16_directions_load_as_their_f16_values() {
+        let vals = [0.1f32, -2.5, 1e-3];
+        let bytes: Vec<u8> = vals.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect();
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F16, vec![3], &bytes).unwrap();
+        let file = safetensors::serialize(vec![("attr.a".to_string(), view)], None).unwrap();
+        let d = Directions::load(&file, 3).unwrap();
+        let want: Vec<f64> = vals.iter().map(|&v| half::f16::from_f32(v).to_f64()).collect();
+        assert_eq!(d.dirs[0], want);
+        assert!((d.dirs[0][0] - 0.1).abs() < 1e-4 && d.dirs[0][0] != 0.1f32 as f64, "rounded to f16");
     }
 
     #[test]

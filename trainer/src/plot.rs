@@ -1,13 +1,45 @@
 //! A small PNG plot of the bits/dim curves from the CSV log (no plotting dependency): train bpd
-//! (blue dots), test bpd with the EMA weights (red squares), axes with numeric ticks.
+//! (blue dots), test bpd with the EMA weights (red squares), axes with numeric ticks, axis titles
+//! and a legend.
 use std::path::Path;
 
 use anyhow::Result;
 use image::{Rgb, RgbImage};
 
-/// 3x5 bitmaps of the characters tick labels use.
+/// 3x5 bitmaps of the characters labels use (digits, capitals, a few signs).
 fn glyph(c: char) -> [u8; 5] {
     match c {
+        'A' => [2, 5, 7, 5, 5],
+        'B' => [6, 5, 6, 5, 6],
+        'C' => [3, 4, 4, 4, 3],
+        'D' => [6, 5, 5, 5, 6],
+        'E' => [7, 4, 6, 4, 7],
+        'F' => [7, 4, 6, 4, 4],
+        'G' => [3, 4, 5, 5, 3],
+        'H' => [5, 5, 7, 5, 5],
+        'I' => [7, 2, 2, 2, 7],
+        'J' => [1, 1, 1, 5, 2],
+        'K' => [5, 5, 6, 5, 5],
+        'L' => [4, 4, 4, 4, 7],
+        'M' => [5, 7, 7, 5, 5],
+        'N' => [6, 5, 5, 5, 5],
+        'O' => [2, 5, 5, 5, 2],
+        'P' => [6, 5, 6, 4, 4],
+        'Q' => [2, 5, 5, 6, 3],
+        'R' => [6, 5, 6, 5, 5],
+        'S' => [3, 4, 2, 1, 6],
+        'T' => [7, 2, 2, 2, 2],
+        'U' => [5, 5, 5, 5, 7],
+        'V' => [5, 5, 5, 5, 2],
+        'W' => [5, 5, 7, 7, 5],
+        'X' => [5, 5, 2, 5, 5],
+        'Y' => [5, 5, 2, 2, 2],
+        'Z' => [7, 1, 2, 4, 7],
+        '/' => [1, 1, 2, 4, 4],
+        '(' => [1, 2, 2, 2, 1],
+        ')' => [4, 2, 2, 2, 4],
+        ',' => [0, 0, 0, 2, 4],
+        '-' => [0, 0, 7, 0, 0],
         '0' => [7, 5, 5, 5, 7],
         '1' => [2, 6, 2, 2, 7],
         '2' => [7, 1, 7, 4, 7],
@@ -35,6 +67,15 @@ fn text(img: &mut RgbImage, x: i64, y: i64, text: &str) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A filled square of half-width `r` centred at (x, y).
+fn square(img: &mut RgbImage, x: i64, y: i64, r: i64, c: [u8; 3]) {
+    for dx in -r..=r {
+        for dy in -r..=r {
+            put(img, x + dx, y + dy, c);
         }
     }
 }
@@ -71,7 +112,7 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
         }
     }
     let (w, h) = (720i64, 400i64);
-    let (left, right, top, bottom) = (60i64, 20i64, 20i64, 40i64);
+    let (left, right, top, bottom) = (60i64, 20i64, 30i64, 56i64);
     let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
     let finite: Vec<(f64, f64)> = train.iter().chain(&test).copied().filter(|p| p.1.is_finite()).collect();
     if finite.is_empty() {
@@ -106,17 +147,21 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
         }
         text(&mut img, xx - 12, h - bottom + 10, &step_label(xv));
     }
+    // axis titles and the legend
+    text(&mut img, left + (w - left - right) / 2 - 16, h - 18, "STEP");
+    text(&mut img, 4, 6, "BITS/DIM");
+    let (lx, ly) = (w - right - 190, top + 4);
+    square(&mut img, lx, ly + 4, 1, [120, 160, 230]);
+    text(&mut img, lx + 10, ly, "TRAIN BATCH");
+    square(&mut img, lx, ly + 20, 2, [200, 40, 40]);
+    text(&mut img, lx + 10, ly + 16, "TEST, EMA WEIGHTS");
     for &(x, y) in &train {
         let (a, b) = px(x, y);
         put(&mut img, a, b, [120, 160, 230]);
     }
     for &(x, y) in &test {
         let (a, b) = px(x, y);
-        for dx in -2..=2 {
-            for dy in -2..=2 {
-                put(&mut img, a + dx, b + dy, [200, 40, 40]);
-            }
-        }
+        square(&mut img, a, b, 2, [200, 40, 40]);
     }
     Ok(img.save(out)?)
 }

@@ -332,6 +332,9 @@ impl ConvBackwardWeight {
             (g.kk, g.cout, WEIGHT_CHUNK.min(g.np) * g.kk)
         };
         let tasks = platform::threads().clamp(1, chunks);
+        // fewer chunks than threads: each chunk's GEMM runs on all cores itself (gemm splits its
+        // rows and columns, never the sum, so the result does not change)
+        let inner_par = chunks < platform::threads();
         let mut parts = ctx.scratch(chunks * pm * pn);
         let works: Vec<Vec<T>> = (0..tasks).map(|_| ctx.scratch(work)).collect();
         let x = if g.cin > 0 { ctx.get(self.x) } else { &[][..] };
@@ -348,16 +351,16 @@ impl ConvBackwardWeight {
                 let dc = &dacc[q0 * g.cout..(q0 + m) * g.cout];
                 if one_by_one {
                     let xs = &x[q0 * g.stride + g.off..];
-                    gemm_into((pm, pn, m), xs, (1, g.stride), dc, (g.cout, 1), part, pn, false, false);
+                    gemm_into((pm, pn, m), xs, (1, g.stride), dc, (g.cout, 1), part, pn, false, inner_par);
                 } else if gather {
                     let d = &mut work[..m * kd];
                     gather_dacc(d, q0, dacc, &g);
                     let xs = &x[q0 * g.stride + g.off..];
-                    gemm_into((pm, pn, m), xs, (1, g.stride), d, (kd, 1), part, pn, false, false);
+                    gemm_into((pm, pn, m), xs, (1, g.stride), d, (kd, 1), part, pn, false, inner_par);
                 } else {
                     let patch = &mut work[..m * g.kk];
                     im2col(patch, q0, x, &g);
-                    gemm_into((pm, pn, m), patch, (1, g.kk), dc, (g.cout, 1), part, pn, false, false);
+                    gemm_into((pm, pn, m), patch, (1, g.kk), dc, (g.cout, 1), part, pn, false, inner_par);
                 }
             }
             work
