@@ -61,7 +61,11 @@ pub fn check_cpu_against(
     if graph.batch > 0 {
         let per_image = (need - params).div_ceil(graph.batch as u64).max(1);
         let fit = avail.saturating_sub(params) / per_image;
-        msg += &format!("; a batch of at most {fit} fits (batch now {})", graph.batch);
+        msg += &if fit == 0 {
+            format!("; not even a batch of 1 fits (batch now {})", graph.batch)
+        } else {
+            format!("; a batch of at most {fit} fits (batch now {})", graph.batch)
+        };
     }
     Err(Error::Memory(msg))
 }
@@ -101,7 +105,9 @@ fn address_space_headroom() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
     let used = line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024;
-    Some((r.rlim_cur as u64).saturating_sub(used))
+    #[allow(clippy::unnecessary_cast)] // rlim_t is 32 bits on some targets
+    let limit = r.rlim_cur as u64;
+    Some(limit.saturating_sub(used))
 }
 
 #[cfg(not(target_os = "linux"))]

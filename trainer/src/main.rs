@@ -4,8 +4,11 @@ mod attributes;
 mod checkpoint;
 mod data;
 mod dist;
+mod fsutil;
 mod grid;
 mod plot;
+mod run_checks;
+mod table;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -267,6 +270,9 @@ fn main() -> Result<()> {
                 }
                 let n = all.len() as f64;
                 let mean = all.iter().sum::<f64>() / n;
+                if let Some(i) = all.iter().position(|v| !v.is_finite()) {
+                    bail!("image {i} has a non-finite bits/dim ({}): the model or the data is broken", all[i]);
+                }
                 let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
                 println!("bits/dim {mean:.4} ± {:.4} (95% CI over {} images)", 1.96 * sd / n.sqrt(), all.len());
                 Ok(())
@@ -284,17 +290,9 @@ fn main() -> Result<()> {
         Cmd::Export { weights, out, f16, raw } => {
             let (cfg, params) = load_weights_or_checkpoint(&weights, raw)?;
             let bytes = save_weights_as(&cfg, &params, if f16 { WeightDtype::F16 } else { WeightDtype::F32 })?;
-            glowgpu_write_atomic(&out, &bytes)?;
+            fsutil::write_atomic(&out, &bytes)?;
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
     }
-}
-
-/// Writes a file atomically: a temporary file in the same folder, then a rename.
-fn glowgpu_write_atomic(path: &PathBuf, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
 }
