@@ -101,6 +101,15 @@ pub fn compute<B: Backend>(m: &mut Glow<B>, a: &AttrArgs) -> Result<Vec<Directio
     let total = if a.limit == 0 { ds.len() } else { a.limit.min(ds.len()) };
     let d = cfg.dims();
     let na = names.len();
+    // two f64 sums of the latent size per attribute
+    let need = (2 * na as u64).saturating_mul(d as u64 * 8);
+    if let Some(avail) = glowgpu::memory::available().filter(|&m| need > m) {
+        bail!(
+            "{na} attribute sums of {d} latent values need {}, {} is available",
+            glowgpu::memory::human(need),
+            glowgpu::memory::human(avail)
+        );
+    }
     let (mut pos, mut neg) = (vec![vec![0f64; d]; na], vec![vec![0f64; d]; na]);
     let (mut npos, mut nneg) = (vec![0usize; na], vec![0usize; na]);
     let root = a.data;

@@ -259,6 +259,15 @@ fn main() -> Result<()> {
             if nb == 0 {
                 bail!("no full batch of {batch} images");
             }
+            let need = batch as u64 * ds.dims() as u64;
+            if let Some(avail) = glowgpu::memory::available().filter(|&m| need > m) {
+                bail!(
+                    "a batch of {batch} decoded images needs {}, {} is available: use a --batch of at most {}",
+                    glowgpu::memory::human(need),
+                    glowgpu::memory::human(avail),
+                    avail / ds.dims() as u64
+                );
+            }
             with_model(backend, cfg, params, |m| {
                 let mut all = Vec::with_capacity(nb * batch);
                 for b in 0..nb {

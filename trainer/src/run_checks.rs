@@ -113,6 +113,29 @@ pub fn check_resume(ck_cfg: &GlowConfig, ck_seed: u64, flags: &GlowConfig, seed:
     Ok(())
 }
 
+/// The images a run holds on the host (the loader's queue of decoded batches, the actnorm-init
+/// images, the up-front scan's decodes) must fit in the memory available before any is decoded.
+pub fn check_host_memory(a: &TrainArgs, cfg: &GlowConfig, local: usize) -> Result<()> {
+    let Some(avail) = glowgpu::memory::available() else { return Ok(()) };
+    let t = a.data.loader_threads as u64;
+    let (d, b, ni) = (cfg.dims() as u64, local as u64, a.init_images as u64);
+    // queued and in-flight batches: `loader_shard` keeps up to 2·threads in each of its two queues
+    let need = d.saturating_mul(b.saturating_mul(5 * t + 2).saturating_add(ni).saturating_add(4 * t));
+    if need > avail {
+        bail!(
+            "decoded images alone would need {} ({} per image, {}x{}x{}: --batch {local} with {t} loader \
+             threads, --init-images {ni}), {} is available",
+            glowgpu::memory::human(need),
+            glowgpu::memory::human(d),
+            cfg.image_height,
+            cfg.image_width,
+            cfg.image_channels,
+            glowgpu::memory::human(avail)
+        );
+    }
+    Ok(())
+}
+
 /// What is true about the run's checkpoint, for a message about a stopped run.
 pub fn checkpoint_note(path: &Path, last: Option<u64>) -> String {
     match last {

@@ -236,7 +236,9 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     let lead = rank == 0;
     run_checks::check_flags(&a)?;
     // the model the flags describe, checked before any image is read or anything allocated
-    run_checks::flag_config(&a, 0).validate().context("the model flags")?;
+    let flags0 = run_checks::flag_config(&a, 0);
+    flags0.validate().context("the model flags")?;
+    run_checks::check_host_memory(&a, &flags0, a.batch / world.max(1))?;
     let _lock = if lead {
         std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
         Some(fsutil::lock_run_folder(&a.out)?)

@@ -287,4 +287,14 @@ fn cpu_jobs_larger_than_memory_name_the_memory_and_the_batch_that_fits() {
     let err = fails(&strs(&args), &[("GLOWGPU_CPU_MEMORY", "167217728")]);
     assert!(err.contains("not enough memory") && err.contains("fits (batch now 24)"), "{err}");
     assert!(err.contains("batch now 24); no checkpoint was written ("), "{err}");
+    // images too large for memory are refused before one is decoded: 8192x8192x3 is 192 MiB
+    let args = train_args(ds, out.to_str().unwrap(), "2", &[("--image-size", "8192"), ("--batch", "16")]);
+    let err = fails(&strs(&args), &[("GLOWGPU_CPU_MEMORY", "4000000000")]);
+    assert!(
+        err.contains(
+            "decoded images alone would need 39.0 GiB (192.0 MiB per image, 8192x8192x3: --batch 16 with 2 \
+                      loader threads, --init-images 8), 3.7 GiB is available"
+        ),
+        "{err}"
+    );
 }
