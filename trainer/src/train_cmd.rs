@@ -142,7 +142,10 @@ pub struct TrainArgs {
 pub fn run(a: TrainArgs) -> Result<()> {
     #[cfg(feature = "distributed")]
     {
-        let note = format!("The last checkpoint {} is intact.", a.out.join("checkpoint.safetensors").display());
+        let note = format!(
+            "The checkpoint {}, if there is one, is intact (only weights the next step vouched for are written).",
+            a.out.join("checkpoint.safetensors").display()
+        );
         if let Some(mpi) = dist::Mpi::from_env(std::time::Duration::from_secs_f64(a.hang_timeout.max(1.0)), note) {
             let res = run_on(a, &mpi);
             if let Err(e) = &res {
