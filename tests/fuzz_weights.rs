@@ -1,5 +1,6 @@
 //! Fuzz test of the weights loader and the model built from what it accepts: random and directed
-//! mutations of the shipped MNIST weights (`www/models/mnist.safetensors`): byte flips (header
+//! mutations of the shipped MNIST weights (`www/models/mnist.safetensors`; a quarter of the random
+//! ones of the face model, `default.safetensors`, whose tensors are f16): byte flips (header
 //! and anywhere), truncations, a lying header length, lying tensor headers (shape, offsets,
 //! dtype), lying metadata keys and, most of all, lying config metadata (every field set to
 //! hostile values: 0, 2^32, 10^12, u64::MAX, -1, 1.5, strings...). Each batch of trials runs in a
@@ -266,6 +267,7 @@ fn run_fuzz() {
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let orig = std::fs::read(root.join("www/models/mnist.safetensors")).unwrap();
+    let face = std::fs::read(root.join("www/models/default.safetensors")).unwrap();
     let seconds: u64 = std::env::var("GLOWGPU_FUZZ_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(55);
     let seed: u64 = std::env::var("GLOWGPU_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
     let dir = std::env::temp_dir().join(format!("glowgpu-fuzz-{}", std::process::id()));
@@ -280,7 +282,15 @@ fn run_fuzz() {
     while start.elapsed() < Duration::from_secs(seconds) || directed.len() > 0 {
         let mut files: Vec<(PathBuf, String)> = Vec::new();
         for k in 0..PER_CHILD {
-            let (bytes, what) = directed.next().unwrap_or_else(|| mutate(&orig, &mut rng));
+            // after the directed trials, every fourth batch mutates the face model (f16 tensors)
+            let (bytes, what) = directed.next().unwrap_or_else(|| {
+                if batch_no % 4 == 3 {
+                    let (b, w) = mutate(&face, &mut rng);
+                    (b, format!("face model: {w}"))
+                } else {
+                    mutate(&orig, &mut rng)
+                }
+            });
             let p = dir.join(format!("b{batch_no}_{k}.safetensors"));
             std::fs::write(&p, bytes).unwrap();
             files.push((p, what));

@@ -113,14 +113,25 @@ pub fn check_resume(ck_cfg: &GlowConfig, ck_seed: u64, flags: &GlowConfig, seed:
     Ok(())
 }
 
-/// The images a run holds on the host (the loader's queue of decoded batches, the actnorm-init
-/// images, the up-front scan's decodes) must fit in the memory available before any is decoded.
+/// The model's parameters with their optimizer state, and the images a run holds on the host
+/// (the loader's queue of decoded batches, the actnorm-init images, the up-front scan's decodes),
+/// must each fit in the memory available before any is allocated or decoded.
 pub fn check_host_memory(a: &TrainArgs, cfg: &GlowConfig, local: usize) -> Result<()> {
     let Some(avail) = glowgpu::memory::available() else { return Ok(()) };
     let t = a.data.loader_threads as u64;
     let (d, b, ni) = (cfg.dims() as u64, local as u64, a.init_images as u64);
     // queued and in-flight batches: `loader_shard` keeps up to 2·threads in each of its two queues
     let need = d.saturating_mul(b.saturating_mul(5 * t + 2).saturating_add(ni).saturating_add(4 * t));
+    // parameters: f32 on the host, f64 while uploaded, the backend's copy, Adamax moments and EMA
+    let params = cfg.param_count().unwrap_or(u64::MAX).saturating_mul(4 + 8 + 4 + 12);
+    if params > avail {
+        bail!(
+            "the model's {} parameters and their optimizer state need {}, {} is available",
+            cfg.param_count().unwrap_or(u64::MAX),
+            glowgpu::memory::human(params),
+            glowgpu::memory::human(avail)
+        );
+    }
     if need > avail {
         bail!(
             "decoded images alone would need {} ({} per image, {}x{}x{}: --batch {local} with {t} loader \

@@ -287,6 +287,15 @@ fn cpu_jobs_larger_than_memory_name_the_memory_and_the_batch_that_fits() {
     let err = fails(&strs(&args), &[("GLOWGPU_CPU_MEMORY", "167217728")]);
     assert!(err.contains("not enough memory") && err.contains("fits (batch now 24)"), "{err}");
     assert!(err.contains("batch now 24); no checkpoint was written ("), "{err}");
+    // a model too large for memory is refused before its parameters exist: 4 levels of 2 steps of
+    // 4096 hidden channels are 153 M parameters, 28 bytes each with their optimizer state
+    let args =
+        train_args(ds, out.to_str().unwrap(), "2", &[("--image-size", "16"), ("--levels", "4"), ("--width", "4096")]);
+    let err = fails(&strs(&args), &[("GLOWGPU_CPU_MEMORY", "4000000000")]);
+    assert!(
+        err.contains("parameters and their optimizer state need ") && err.contains("3.7 GiB is available"),
+        "{err}"
+    );
     // images too large for memory are refused before one is decoded: 8192x8192x3 is 192 MiB
     let args = train_args(ds, out.to_str().unwrap(), "2", &[("--image-size", "8192"), ("--batch", "16")]);
     let err = fails(&strs(&args), &[("GLOWGPU_CPU_MEMORY", "4000000000")]);
