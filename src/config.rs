@@ -28,6 +28,28 @@ pub enum Permutation {
     Reverse,
 }
 
+/// Bounds of every [`GlowConfig`] field, checked by [`GlowConfig::validate`].
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Levels L (also bounds `2^L`, which divides the image sides).
+    pub levels: usize,
+    /// Flow steps per level K.
+    pub depth: usize,
+    /// Hidden channels of the coupling networks.
+    pub hidden: usize,
+    /// Image height and width.
+    pub side: usize,
+    /// Classes of a class-conditional model.
+    pub classes: usize,
+    /// Stored parameters in all (2^28 = 268M, 1 GiB as f32).
+    pub params: u64,
+}
+
+/// The bounds in force. Generous for real models (the paper's largest is 256x256, L=6, K=32,
+/// 512 hidden channels) and small enough that no derived size overflows, even in wasm32.
+pub const LIMITS: Limits =
+    Limits { levels: 12, depth: 1024, hidden: 8192, side: 8192, classes: 100_000, params: 1 << 28 };
+
 /// Everything needed to rebuild a Glow model's graph.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct GlowConfig {
@@ -92,20 +114,109 @@ impl GlowConfig {
         }
     }
 
+    /// Checks every field against its bounds ([`LIMITS`]) and every size derived from them with
+    /// checked arithmetic, before anything is allocated from the config (a weights file's
+    /// metadata is untrusted input).
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
+        let l = &LIMITS;
         if self.image_channels != 1 && self.image_channels != 3 {
             return bad(format!("image_channels must be 1 or 3, got {}", self.image_channels));
         }
-        if self.levels == 0 || self.depth == 0 || self.hidden == 0 {
-            return bad("levels, depth and hidden must be at least 1".into());
+        for (name, v, max) in [
+            ("levels", self.levels, l.levels),
+            ("depth", self.depth, l.depth),
+            ("hidden", self.hidden, l.hidden),
+            ("image_height", self.image_height, l.side),
+            ("image_width", self.image_width, l.side),
+        ] {
+            if v == 0 || v > max {
+                return bad(format!("{name} must be in 1..={max}, got {v}"));
+            }
+        }
+        if self.n_classes > l.classes {
+            return bad(format!("n_classes must be at most {}, got {}", l.classes, self.n_classes));
         }
         if !(1..=8).contains(&self.n_bits) {
             return bad(format!("n_bits must be in 1..=8, got {}", self.n_bits));
         }
+        // levels <= 12 here, so the shift cannot overflow
         let f = 1usize << self.levels;
-        if self.image_height % f != 0 || self.image_width % f != 0 || self.image_height == 0 {
+        if self.image_height % f != 0 || self.image_width % f != 0 {
             return bad(format!("image {}x{} is not divisible by 2^levels = {f}", self.image_height, self.image_width));
+        }
+        match self.param_count() {
+            Some(n) if n <= l.params => Ok(()),
+            Some(n) => bad(format!("the model would have {n} parameters, more than the limit {}", l.params)),
+            None => bad("the model's parameter count overflows".into()),
+        }
+    }
+
+    /// Number of stored parameters ([`crate::params::specs`]' shapes), with checked arithmetic:
+    /// `None` on overflow. Matches `specs(self)` for a config within [`LIMITS`].
+    pub fn param_count(&self) -> Option<u64> {
+        let m = |a: u64, b: u64| a.checked_mul(b);
+        let h = self.hidden as u64;
+        let nc = self.n_classes as u64;
+        let mut total = 0u64;
+        let levels = self.levels.min(64);
+        let mut c = m(self.image_channels as u64, 4)?;
+        for lv in 0..levels {
+            let (c1, c2) = (c / 2, c - c / 2);
+            let out = if self.coupling == Coupling::Affine { m(2, c2)? } else { c2 };
+            let perm = match self.permutation {
+                Permutation::Invconv => m(c, c)?,
+                Permutation::InvconvLu => m(m(c, c)?, 3)?.checked_add(m(c, 2)?)?,
+                Permutation::Shuffle => c,
+                Permutation::Reverse => 0,
+            };
+            let coupling = m(m(9, c1 + 1)?, h)?
+                .checked_add(m(h, h)?)?
+                .checked_add(m(m(9, h + 1)?, out)?)?
+                .checked_add(m(4, h)?)?
+                .checked_add(m(2, out)?)?;
+            let step = m(2, c)?.checked_add(perm)?.checked_add(coupling)?;
+            total = total.checked_add(m(step, self.depth as u64)?)?;
+            if lv + 1 < levels {
+                total = total.checked_add(m(m(9, c1 + 1)?, m(2, c2)?)?.checked_add(m(4, c2)?)?)?;
+                c = m(c1, 4)?;
+            } else {
+                if self.learn_top {
+                    total = total.checked_add(m(9, m(2, c)?)?.checked_add(m(4, c)?)?)?;
+                }
+                if nc > 0 {
+                    let y = m(nc, m(2, c)?)?.checked_add(m(4, c)?)?;
+                    let cls = m(c, nc)?.checked_add(m(2, nc)?)?;
+                    total = total.checked_add(y)?.checked_add(cls)?;
+                }
+            }
+        }
+        Some(total)
+    }
+
+    /// Bytes (or floats) in a batch of `n` images, `None` if it overflows `usize`.
+    pub fn batch_dims(&self, n: usize) -> Option<usize> {
+        n.checked_mul(self.dims())
+    }
+
+    /// The largest batch whose graphs keep every size in 32 bits (the ops' and shaders' element
+    /// counts): the widest activation of an image is a level-0 coupling layer, `pixels ·
+    /// (hidden + 1)` floats, or a level's `pixels · 2C`. Memory is checked separately (the GPU's
+    /// limits, [`crate::memory`] on the CPU).
+    pub fn max_batch(&self) -> usize {
+        let s = self.level_shapes()[0];
+        let widest = (s.pixels() as u64) * (self.hidden as u64 + 1).max(2 * s.c as u64);
+        (u32::MAX as u64 / widest.max(1)) as usize
+    }
+
+    /// A batch of `n` images is at least 1 and at most [`GlowConfig::max_batch`].
+    pub fn check_batch(&self, n: usize) -> Result<()> {
+        let max = self.max_batch();
+        if n == 0 || n > max {
+            return Err(Error::Input(format!(
+                "a batch must hold 1 to {max} images for this {}x{}x{} model (hidden {}), got {n}",
+                self.image_height, self.image_width, self.image_channels, self.hidden
+            )));
         }
         Ok(())
     }

@@ -15,6 +15,8 @@ pub enum Error {
     Limit(String),
     /// A non-finite value where a finite one is required.
     NonFinite(String),
+    /// A CPU job would need more memory than is available ([`crate::memory`]).
+    Memory(String),
 }
 
 impl fmt::Display for Error {
@@ -26,6 +28,7 @@ impl fmt::Display for Error {
             Error::Gpu(m) => write!(f, "GPU error: {m}"),
             Error::Limit(m) => write!(f, "adapter limit exceeded: {m}"),
             Error::NonFinite(m) => write!(f, "non-finite value: {m}"),
+            Error::Memory(m) => write!(f, "not enough memory: {m}"),
         }
     }
 }

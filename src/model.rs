@@ -84,6 +84,8 @@ impl<B: Backend> Glow<B> {
     /// Builds the plan for `key` once; later calls reuse it.
     fn plan(&mut self, key: Key) -> Result<&Io> {
         if !self.plans.contains_key(&key) {
+            let (Key::Encode(n, _) | Key::Init(n) | Key::Decode(n) | Key::Sample(n)) = key;
+            self.cfg.check_batch(n)?;
             let (graph, io) = match key {
                 Key::Encode(n, input) => {
                     let (g, io) = encode_graph(&self.cfg, n, input, false);
@@ -109,8 +111,9 @@ impl<B: Backend> Glow<B> {
     }
 
     fn check_images(&self, images: &[u8], n: usize) -> Result<()> {
+        self.cfg.check_batch(n)?;
         let d = self.cfg.dims();
-        if n == 0 || images.len() != n * d {
+        if images.len() != n * d {
             return Err(Error::Input(format!(
                 "expected {n} images of {}x{}x{} = {} bytes, got {} bytes",
                 self.cfg.image_height,
@@ -174,6 +177,9 @@ impl<B: Backend> Glow<B> {
         let nl = self.cfg.levels;
         let levels: Vec<Vec<f64>> = (0..nl).map(|_| res.next().unwrap().floats()).collect();
         let logits = has_logits.then(|| res.next().unwrap().floats());
+        if !matches!(key, Key::Init(_)) {
+            check_finite_encode(&logdet, &logp, &levels, logits.as_deref())?;
+        }
         Ok(Encoded { latents: Latents::new(&self.cfg, n, levels)?, logdet, logp, logits })
     }
 
@@ -214,6 +220,7 @@ impl<B: Backend> Glow<B> {
 
     /// Encode of preprocessed floats `x` (NHWC, values in [-0.5, 0.5]).
     pub async fn encode_float(&mut self, x: &[f64], n: usize, labels: Option<&[u32]>) -> Result<Encoded> {
+        self.cfg.check_batch(n)?;
         if x.len() != n * self.cfg.dims() {
             return Err(Error::Input(format!("expected {} floats, got {}", n * self.cfg.dims(), x.len())));
         }
@@ -254,6 +261,7 @@ impl<B: Backend> Glow<B> {
         let mut res = self.backend.run(plan, inputs, &[io.image, io.x], RunArgs::default()).await?.into_iter();
         let img = res.next().unwrap().bytes();
         let x = res.next().unwrap().floats();
+        check_finite_decode("decode", &x, self.cfg.dims())?;
         Ok((img, x))
     }
 
@@ -277,9 +285,92 @@ impl<B: Backend> Glow<B> {
         let lab = self.label_input(labels, n, lab_buf)?;
         let (plan, io) = self.plans.get_mut(&key).unwrap();
         let Io::Dec(io) = io else { unreachable!() };
-        let res = self.backend.run(plan, lab.into_iter().collect(), &[io.image], RunArgs { seed, temperature }).await?;
-        Ok(res.into_iter().next().unwrap().bytes())
+        let outs = [io.image, io.x];
+        let mut res =
+            self.backend.run(plan, lab.into_iter().collect(), &outs, RunArgs { seed, temperature }).await?.into_iter();
+        let img = res.next().unwrap().bytes();
+        check_finite_decode("sample", &res.next().unwrap().floats(), self.cfg.dims())?;
+        Ok(img)
     }
+
+    /// Encodes `images` and decodes their latents again, and counts the bytes that come back in
+    /// another bin (with `n_bits < 8` a byte is compared by its top `n_bits` bits, the part the
+    /// model keeps: decode returns each bin's representative). The round trip is exact in exact arithmetic (every value is taken at its bin
+    /// centre, half a bin from either edge), and in practice on the f64 CPU backend; in f32 (the
+    /// GPU, the f32 CPU backend) the inverse's rounding can move a value across a bin edge where
+    /// the flow is steep, e.g. on high-frequency images far from the training data. A decode to
+    /// non-finite values is [`Error::NonFinite`]. See the README's "Round trip" paragraph.
+    pub async fn reconstruct_check(
+        &mut self,
+        images: &[u8],
+        n: usize,
+        labels: Option<&[u32]>,
+    ) -> Result<Reconstruction> {
+        let e = self.encode(images, n, labels).await?;
+        let back = self.decode(&e.latents, labels).await?;
+        let shift = 8 - self.cfg.n_bits;
+        let mut r = Reconstruction { bytes: images.len(), mismatched: 0, max_diff: 0, first: None };
+        for (i, (a, b)) in images.iter().zip(&back).enumerate() {
+            let (a, b) = (a >> shift, b >> shift);
+            if a != b {
+                r.mismatched += 1;
+                r.max_diff = r.max_diff.max(a.abs_diff(b));
+                r.first.get_or_insert(i);
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// What [`Glow::reconstruct_check`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reconstruction {
+    /// Bytes compared (n · H · W · C).
+    pub bytes: usize,
+    /// Bytes that came back in another bin (0: exact).
+    pub mismatched: usize,
+    /// The largest difference of one byte, in bins (1 bin = 2^(8 − n_bits) byte values).
+    pub max_diff: u8,
+    /// Index of the first mismatched byte.
+    pub first: Option<usize>,
+}
+
+impl Reconstruction {
+    pub fn exact(&self) -> bool {
+        self.mismatched == 0
+    }
+}
+
+/// Encode results must be finite: a non-finite log-density or latent is an error naming it.
+fn check_finite_encode(logdet: &[f64], logp: &[f64], levels: &[Vec<f64>], logits: Option<&[f64]>) -> Result<()> {
+    for (i, (a, b)) in logdet.iter().zip(logp).enumerate() {
+        if !a.is_finite() || !b.is_finite() {
+            return Err(Error::NonFinite(format!("encode: image {i} has logdet {a} and log p {b}")));
+        }
+    }
+    for (l, v) in levels.iter().enumerate() {
+        if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFinite(format!("encode: latent of level {l} holds {} at index {j}", v[j])));
+        }
+    }
+    if let Some(j) = logits.and_then(|v| v.iter().position(|x| !x.is_finite())) {
+        return Err(Error::NonFinite(format!("encode: class logit {j} is not finite")));
+    }
+    Ok(())
+}
+
+/// Decoded values must be finite (a NaN would quantise to a black pixel).
+fn check_finite_decode(what: &str, x: &[f64], dims: usize) -> Result<()> {
+    if let Some(j) = x.iter().position(|v| !v.is_finite()) {
+        let bad = x.iter().filter(|v| !v.is_finite()).count();
+        return Err(Error::NonFinite(format!(
+            "{what}: image {} decodes to {} at value {} ({bad} non-finite values in all)",
+            j / dims.max(1),
+            x[j],
+            j % dims.max(1)
+        )));
+    }
+    Ok(())
 }
 
 fn is_actnorm(name: &str) -> bool {

@@ -233,6 +233,20 @@ impl GlowApp {
         Ok(self.checked(r)?.latents.flat(0))
     }
 
+    /// Encodes one image (RGBA or the model's layout) and decodes it again: `[mismatched,
+    /// compared, max_diff]`, the bytes that came back in another bin, the bytes compared and the
+    /// largest difference in bins ([`crate::Glow::reconstruct_check`]); `mismatched == 0` means the
+    /// round trip was exact. A decode to non-finite values is an error.
+    pub async fn reconstruct_check(&self, image: Vec<u8>) -> Result<Vec<usize>, JsError> {
+        self.check_class_free()?;
+        let img = self.model_pixels(&image)?;
+        let mut m = self.take()?;
+        let r = with_glow!(&mut m, g => g.reconstruct_check(&img, 1, None).await);
+        self.put(m);
+        let r = self.checked(r)?;
+        Ok(vec![r.mismatched, r.bytes, r.max_diff as usize])
+    }
+
     /// Decodes one flat latent to an RGBA image.
     pub async fn decode(&self, flat: Vec<f64>) -> Result<Vec<u8>, JsError> {
         self.decode_many(flat, 1).await

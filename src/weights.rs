@@ -16,7 +16,8 @@
 //!   - `"actnorm_initialized"`: `"true"` or `"false"` ([`Params::actnorm_initialized`])
 //!
 //! Loading checks, in order: the safetensors container, the metadata, the config (parsed and
-//! [`GlowConfig::validate`]d), then every tensor the config needs (present, shape, dtype, byte
+//! [`GlowConfig::validate`]d: every field within [`crate::config::LIMITS`] and the parameter count
+//! computed with checked arithmetic, before any tensor name is built), then every tensor the config needs (present, shape, dtype, byte
 //! length, finite values) and that no unexpected tensor is present. Every failure is an
 //! [`Error::Weights`] naming the problem (and the tensor, where there is one).
 use std::collections::{BTreeMap, HashMap};

@@ -46,6 +46,8 @@ impl<T: Real> Backend for CpuBackend<T> {
 
     fn build(&mut self, graph: Graph) -> Result<CpuPlan<T>> {
         let (slot_of, sizes) = graph.plan_memory();
+        let param_elems = self.params.values().map(Vec::len).sum();
+        crate::memory::check_cpu(&graph, &sizes, std::mem::size_of::<T>(), param_elems)?;
         let slots = sizes.iter().map(|&s| vec![T::zero(); s]).collect();
         Ok(CpuPlan { graph, slot_of, slots, pool: Vec::new() })
     }

@@ -11,6 +11,7 @@ use glowgpu::{Backend, Glow, GlowConfig};
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::data::{DataSpec, Dataset};
+use crate::table::Table;
 
 /// Column names, and each listed file's 0/1 values.
 type Columns = (Vec<String>, HashMap<String, Vec<u8>>);
@@ -21,32 +22,31 @@ pub type Direction = (String, Vec<f64>, usize, usize);
 /// The CSV's 0/1 columns (besides `file`, `split`, `identity`), plus one-vs-rest columns `label_k`
 /// for an integer `label` column, and their values per listed file.
 fn attribute_columns(csv: &Path, split: &str) -> Result<Columns> {
-    let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
-    let fc = header.iter().position(|h| *h == "file").context("CSV has no `file` column")?;
-    let sc = header.iter().position(|h| *h == "split").context("CSV has no `split` column")?;
+    let t = Table::read(csv)?;
+    let fc = t.col("file").context("CSV has no `file` column")?;
+    let sc = t.col("split").context("CSV has no `split` column")?;
+    let header = &t.header;
     let cols: Vec<usize> =
-        (0..header.len()).filter(|&i| !["file", "split", "identity", "label"].contains(&header[i])).collect();
+        (0..header.len()).filter(|&i| !["file", "split", "identity", "label"].contains(&header[i].as_str())).collect();
     // an integer `label` column (e.g. MNIST digits) becomes one-vs-rest columns `label_k`
-    let lc = header.iter().position(|h| *h == "label");
-    let all: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let lc = t.col("label");
+    let max = glowgpu::config::LIMITS.classes;
+    let label = |n: usize, f: &[String], c: usize| -> Result<usize> {
+        let v = f[c].trim();
+        match v.parse::<usize>() {
+            Ok(y) if y < max => Ok(y),
+            _ => bail!("{} line {n}: `label` is `{v}`, not a class index in 0..{max}", csv.display()),
+        }
+    };
     let mut classes = 0;
     if let Some(c) = lc {
-        for (n, f) in all.iter().enumerate() {
-            let v: usize = f
-                .get(c)
-                .and_then(|v| v.trim().parse().ok())
-                .with_context(|| format!("{} line {}: `label` is not a class index", csv.display(), n + 2))?;
-            classes = classes.max(v + 1);
+        for (n, f) in &t.rows {
+            classes = classes.max(label(*n, f, c)? + 1);
         }
     }
     let mut rows = HashMap::new();
-    for (n, f) in all.iter().enumerate() {
-        if f.len() != header.len() {
-            bail!("{} line {}: {} fields, header has {}", csv.display(), n + 2, f.len(), header.len());
-        }
-        if f[sc] != split {
+    for (n, f) in &t.rows {
+        if f[sc].trim() != split {
             continue;
         }
         let mut vals = cols
@@ -54,16 +54,16 @@ fn attribute_columns(csv: &Path, split: &str) -> Result<Columns> {
             .map(|&c| match f[c].trim() {
                 "0" | "-1" => Ok(0u8),
                 "1" => Ok(1u8),
-                v => bail!("{} line {}: column `{}` is `{v}`, expected 0/1", csv.display(), n + 2, header[c]),
+                v => bail!("{} line {n}: column `{}` is `{v}`, expected 0/1", csv.display(), header[c]),
             })
             .collect::<Result<Vec<u8>>>()?;
         if let Some(c) = lc {
-            let y: usize = f[c].trim().parse()?;
+            let y = label(*n, f, c)?;
             vals.extend((0..classes).map(|k| (k == y) as u8));
         }
-        rows.insert(f[fc].to_string(), vals);
+        rows.insert(f[fc].trim().to_string(), vals);
     }
-    let mut names: Vec<String> = cols.iter().map(|&c| header[c].to_string()).collect();
+    let mut names: Vec<String> = cols.iter().map(|&c| header[c].clone()).collect();
     names.extend((0..classes).map(|k| format!("label_{k}")));
     Ok((names, rows))
 }
@@ -101,6 +101,15 @@ pub fn compute<B: Backend>(m: &mut Glow<B>, a: &AttrArgs) -> Result<Vec<Directio
     let total = if a.limit == 0 { ds.len() } else { a.limit.min(ds.len()) };
     let d = cfg.dims();
     let na = names.len();
+    // two f64 sums of the latent size per attribute
+    let need = (2 * na as u64).saturating_mul(d as u64 * 8);
+    if let Some(avail) = glowgpu::memory::available().filter(|&m| need > m) {
+        bail!(
+            "{na} attribute sums of {d} latent values need {}, {} is available",
+            glowgpu::memory::human(need),
+            glowgpu::memory::human(avail)
+        );
+    }
     let (mut pos, mut neg) = (vec![vec![0f64; d]; na], vec![vec![0f64; d]; na]);
     let (mut npos, mut nneg) = (vec![0usize; na], vec![0usize; na]);
     let root = a.data;
@@ -156,8 +165,5 @@ pub fn save(path: &Path, cfg: &GlowConfig, dirs: &[Direction]) -> Result<()> {
             .to_string(),
     );
     let bytes = safetensors::serialize(views, Some(meta))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, &bytes)
 }

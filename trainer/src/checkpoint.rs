@@ -1,6 +1,6 @@
 //! Training checkpoints: one safetensors file holding the parameters (same names as the weights
 //! format), the optimizer's moments and EMA (`opt.m.*`, `opt.v.*`, `ema.*`), with the config, step
-//! and run seed in the metadata. Written atomically (temporary file + rename).
+//! and run seed in the metadata. Written atomically (`fsutil::write_atomic`); only finite values.
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -22,6 +22,7 @@ pub struct Checkpoint {
 }
 
 pub fn save(path: &Path, ck: &Checkpoint) -> Result<()> {
+    ck.params.validate(&ck.cfg).context("refusing to checkpoint these parameters")?;
     let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (k, t) in &ck.params.map {
         owned.push((k.clone(), t.shape.clone(), bytemuck_f32(&t.data)));
@@ -46,10 +47,7 @@ pub fn save(path: &Path, ck: &Checkpoint) -> Result<()> {
     meta.insert("batches".to_string(), ck.batches.to_string());
     meta.insert("seed".to_string(), ck.seed.to_string());
     let bytes = safetensors::serialize(views, Some(meta))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, &bytes)
 }
 
 fn bytemuck_f32(v: &[f32]) -> Vec<u8> {
@@ -70,6 +68,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
     }
     let get = |k: &str| meta.get(k).with_context(|| format!("checkpoint metadata lacks `{k}`"));
     let cfg: GlowConfig = serde_json::from_str(get("config")?).context("checkpoint config")?;
+    cfg.validate().with_context(|| format!("checkpoint {} holds an invalid config", path.display()))?;
     let st = safetensors::SafeTensors::deserialize(bytes).context("corrupt checkpoint")?;
     let mut params = Params { map: Default::default(), actnorm_initialized: get("actnorm_initialized")? == "true" };
     let mut opt = ParamMap::new();
@@ -80,6 +79,9 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
         let data: Vec<f32> =
             view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         let shape = view.shape().to_vec();
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            bail!("checkpoint tensor `{name}` holds a non-finite value at index {i}");
+        }
         if name.starts_with("opt.") || name.starts_with("ema.") {
             opt.insert(name, (shape, data.iter().map(|&x| x as f64).collect()));
         } else {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use image::imageops::FilterType;
 
+use crate::table::Table;
+
 #[derive(Clone, Debug)]
 pub struct DataSpec {
     /// Folder of images, or the root the CSV's `file` column is relative to.
@@ -40,13 +42,19 @@ fn is_image(p: &Path) -> bool {
     )
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Image files under `dir`, sorted, following symlinks; a folder reached a second time (a
+/// symlink loop, or two links to one folder) is not read again.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut std::collections::HashSet<PathBuf>) -> Result<()> {
+    let canon = std::fs::canonicalize(dir).with_context(|| format!("cannot read data folder {}", dir.display()))?;
+    if !seen.insert(canon) {
+        return Ok(());
+    }
     let rd = std::fs::read_dir(dir).with_context(|| format!("cannot read data folder {}", dir.display()))?;
     let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            walk(&p, out)?;
+            walk(&p, out, seen)?;
         } else if is_image(&p) {
             out.push(p);
         }
@@ -62,7 +70,7 @@ impl Dataset {
         let (files, labels) = match &spec.csv {
             None => {
                 let mut files = Vec::new();
-                walk(&spec.root, &mut files)?;
+                walk(&spec.root, &mut files, &mut Default::default())?;
                 if spec.label_column.is_some() {
                     bail!("a label column needs --split-csv");
                 }
@@ -100,34 +108,92 @@ impl Dataset {
 }
 
 fn read_csv(csv: &Path, spec: &DataSpec) -> Result<(Vec<PathBuf>, Option<Vec<u32>>)> {
-    let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name);
-    let fc = col("file").with_context(|| format!("{} has no `file` column", csv.display()))?;
-    let sc = col("split").with_context(|| format!("{} has no `split` column", csv.display()))?;
+    let t = Table::read(csv)?;
+    let fc = t.col("file").with_context(|| format!("{} has no `file` column", csv.display()))?;
+    let sc = t.col("split").with_context(|| format!("{} has no `split` column", csv.display()))?;
     let lc = match &spec.label_column {
-        Some(l) => Some(col(l).with_context(|| format!("{} has no `{l}` column", csv.display()))?),
+        Some(l) => Some(t.col(l).with_context(|| format!("{} has no `{l}` column", csv.display()))?),
         None => None,
     };
+    let max = glowgpu::config::LIMITS.classes;
     let mut files = Vec::new();
     let mut labels = Vec::new();
-    for (n, line) in lines.enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != header.len() {
-            bail!("{} line {}: {} fields, header has {}", csv.display(), n + 2, f.len(), header.len());
-        }
-        if f[sc] != spec.split {
+    for (n, f) in &t.rows {
+        if f[sc].trim() != spec.split {
             continue;
         }
-        files.push(spec.root.join(f[fc]));
+        files.push(spec.root.join(f[fc].trim()));
         if let Some(lc) = lc {
-            labels.push(
-                f[lc].trim().parse::<u32>().with_context(|| format!("{} line {}: bad label", csv.display(), n + 2))?,
-            );
+            let y = f[lc].trim();
+            let y: u32 =
+                y.parse().with_context(|| format!("{} line {n}: label `{y}` is not a class index", csv.display()))?;
+            if y as usize >= max {
+                bail!(
+                    "{} line {n}: label {y} is out of range: a model has at most {max} classes (0..{max})",
+                    csv.display()
+                );
+            }
+            labels.push(y);
         }
     }
     Ok((files, lc.map(|_| labels)))
+}
+
+impl Dataset {
+    /// Decodes every image once (on `threads` threads) and lists those that cannot be used
+    /// (unreadable, corrupt, too small). More than `allowed` of them is an error naming them;
+    /// otherwise they are dropped from the set (the same ones on every run: resume stays exact)
+    /// and returned, so one bad file never stops a run at its batch.
+    pub fn scan(&mut self, threads: usize, allowed: usize) -> Result<Vec<(PathBuf, String)>> {
+        let n = self.files.len();
+        let threads = threads.clamp(1, 64);
+        let chunk = n.div_ceil(threads).max(1);
+        let this = &*self;
+        let mut bad: Vec<(usize, String)> = std::thread::scope(|s| {
+            let jobs: Vec<_> = (0..n)
+                .step_by(chunk)
+                .map(|start| {
+                    s.spawn(move || {
+                        (start..(start + chunk).min(n))
+                            .filter_map(|i| this.load(i, false).err().map(|e| (i, format!("{e:#}"))))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            jobs.into_iter().flat_map(|j| j.join().unwrap_or_default()).collect()
+        });
+        bad.sort_by_key(|b| b.0);
+        if bad.len() > allowed {
+            let list: Vec<&str> = bad.iter().take(10).map(|b| b.1.as_str()).collect();
+            bail!(
+                "{} of {n} images cannot be used{}: {}{}; fix or remove them, or pass --skip-bad-images {} to go on \
+                 without them",
+                bad.len(),
+                if allowed > 0 { format!(" (--skip-bad-images allows {allowed})") } else { String::new() },
+                list.join("; "),
+                if bad.len() > 10 { format!("; and {} more", bad.len() - 10) } else { String::new() },
+                bad.len()
+            );
+        }
+        let drop: std::collections::HashSet<usize> = bad.iter().map(|b| b.0).collect();
+        let dropped = bad.iter().map(|(i, e)| (self.files[*i].clone(), e.clone())).collect();
+        drop_indices(&mut self.files, &drop);
+        if let Some(l) = self.labels.as_mut() {
+            drop_indices(l, &drop);
+        }
+        if self.files.is_empty() {
+            bail!("no usable images left in {}", self.spec.root.display());
+        }
+        Ok(dropped)
+    }
+}
+
+fn drop_indices<T>(v: &mut Vec<T>, drop: &std::collections::HashSet<usize>) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        !drop.contains(&(i - 1))
+    });
 }
 
 /// Decode, convert to the model's channels, centre-crop to a square and resize (or pad).
@@ -295,6 +361,59 @@ mod tests {
         assert_eq!(padded.len(), 8 * 8 * 3);
         assert_eq!(&padded[..3], &[0, 0, 0]);
         assert_eq!(&padded[(3 * 8 + 3) * 3..(3 * 8 + 3) * 3 + 3], &[10, 20, 30]);
+    }
+
+    #[test]
+    fn symlink_loops_are_read_once() {
+        let d = tmp("loops");
+        for i in 0..3u8 {
+            image::RgbImage::from_pixel(4, 4, image::Rgb([i, i, i])).save(d.join(format!("{i}.png"))).unwrap();
+        }
+        std::os::unix::fs::symlink(&d, d.join("self1")).unwrap();
+        std::os::unix::fs::symlink(&d, d.join("self2")).unwrap();
+        let ds = Dataset::open(spec(d.clone(), 4, false)).unwrap();
+        let names: Vec<_> = ds.files.iter().map(|f| f.strip_prefix(&d).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["0.png", "1.png", "2.png"]);
+    }
+
+    #[test]
+    fn csv_with_bom_crlf_and_out_of_range_labels() {
+        let d = tmp("csv");
+        let csv = d.join("labels.csv");
+        std::fs::write(&csv, "\u{feff}file,split,label\r\na.png,train,3\r\nb.png,test,1\r\nc.png,train,0\r\n").unwrap();
+        let mut s = spec(d.clone(), 4, false);
+        (s.csv, s.label_column) = (Some(csv.clone()), Some("label".into()));
+        let ds = Dataset::open(s.clone()).unwrap();
+        assert_eq!(ds.files, [d.join("a.png"), d.join("c.png")]);
+        assert_eq!(ds.labels, Some(vec![3, 0]));
+        std::fs::write(&csv, "file,split,label\na.png,train,4294967295\n").unwrap();
+        let e = format!("{:#}", Dataset::open(s).err().unwrap());
+        assert_eq!(
+            e,
+            format!(
+                "{} line 2: label 4294967295 is out of range: a model has at most 100000 classes (0..100000)",
+                csv.display()
+            )
+        );
+    }
+
+    #[test]
+    fn scan_lists_bad_images_and_skips_up_to_the_limit() {
+        let d = tmp("scan");
+        for i in 0..4u8 {
+            image::RgbImage::from_pixel(4, 4, image::Rgb([i, i, i])).save(d.join(format!("{i}.png"))).unwrap();
+        }
+        std::fs::write(d.join("1.png"), b"not a png").unwrap();
+        std::fs::write(d.join("3.png"), b"").unwrap();
+        let mut ds = Dataset::open(spec(d.clone(), 4, false)).unwrap();
+        let e = format!("{:#}", ds.scan(2, 1).unwrap_err());
+        assert!(e.starts_with("2 of 4 images cannot be used (--skip-bad-images allows 1): cannot read image "), "{e}");
+        assert!(e.contains("1.png") && e.contains("3.png") && e.ends_with("--skip-bad-images 2 to go on without them"));
+        assert_eq!(ds.len(), 4, "a failed scan drops nothing");
+        let dropped = ds.scan(2, 2).unwrap();
+        assert_eq!(dropped.iter().map(|b| b.0.clone()).collect::<Vec<_>>(), [d.join("1.png"), d.join("3.png")]);
+        assert_eq!(ds.files, [d.join("0.png"), d.join("2.png")]);
+        assert_eq!(ds.scan(1, 0).unwrap().len(), 0);
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! PNG grids of images.
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Result};
 use glowgpu::GlowConfig;
 
 /// Saves `n` NHWC images as a grid of ceil(sqrt(n)) columns with 2-pixel gaps.
 pub fn save_grid(path: &Path, images: &[u8], n: usize, cfg: &GlowConfig) -> Result<()> {
     let (h, w, c) = (cfg.image_height, cfg.image_width, cfg.image_channels);
+    if n == 0 || cfg.batch_dims(n) != Some(images.len()) {
+        bail!("a grid of {n} images of {h}x{w}x{c} needs {:?} bytes, got {}", cfg.batch_dims(n), images.len());
+    }
     let cols = (n as f64).sqrt().ceil() as usize;
     let rows = n.div_ceil(cols);
     let gap = 2;
@@ -22,5 +25,5 @@ pub fn save_grid(path: &Path, images: &[u8], n: usize, cfg: &GlowConfig) -> Resu
             }
         }
     }
-    out.save(path).with_context(|| format!("cannot write {}", path.display()))
+    crate::fsutil::save_png(path, &out)
 }

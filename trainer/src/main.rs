@@ -4,8 +4,11 @@ mod attributes;
 mod checkpoint;
 mod data;
 mod dist;
+mod fsutil;
 mod grid;
 mod plot;
+mod run_checks;
+mod table;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -256,6 +259,15 @@ fn main() -> Result<()> {
             if nb == 0 {
                 bail!("no full batch of {batch} images");
             }
+            let need = batch as u64 * ds.dims() as u64;
+            if let Some(avail) = glowgpu::memory::available().filter(|&m| need > m) {
+                bail!(
+                    "a batch of {batch} decoded images needs {}, {} is available: use a --batch of at most {}",
+                    glowgpu::memory::human(need),
+                    glowgpu::memory::human(avail),
+                    avail / ds.dims() as u64
+                );
+            }
             with_model(backend, cfg, params, |m| {
                 let mut all = Vec::with_capacity(nb * batch);
                 for b in 0..nb {
@@ -267,6 +279,9 @@ fn main() -> Result<()> {
                 }
                 let n = all.len() as f64;
                 let mean = all.iter().sum::<f64>() / n;
+                if let Some(i) = all.iter().position(|v| !v.is_finite()) {
+                    bail!("image {i} has a non-finite bits/dim ({}): the model or the data is broken", all[i]);
+                }
                 let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
                 println!("bits/dim {mean:.4} ± {:.4} (95% CI over {} images)", 1.96 * sd / n.sqrt(), all.len());
                 Ok(())
@@ -284,17 +299,9 @@ fn main() -> Result<()> {
         Cmd::Export { weights, out, f16, raw } => {
             let (cfg, params) = load_weights_or_checkpoint(&weights, raw)?;
             let bytes = save_weights_as(&cfg, &params, if f16 { WeightDtype::F16 } else { WeightDtype::F32 })?;
-            glowgpu_write_atomic(&out, &bytes)?;
+            fsutil::write_atomic(&out, &bytes)?;
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
     }
-}
-
-/// Writes a file atomically: a temporary file in the same folder, then a rename.
-fn glowgpu_write_atomic(path: &PathBuf, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
 }

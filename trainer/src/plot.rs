@@ -116,7 +116,7 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
     let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
     let finite: Vec<(f64, f64)> = train.iter().chain(&test).copied().filter(|p| p.1.is_finite()).collect();
     if finite.is_empty() {
-        return Ok(img.save(out)?);
+        return crate::fsutil::save_png(out, &img);
     }
     let xmax = finite.iter().map(|p| p.0).fold(1.0, f64::max);
     let mut ys: Vec<f64> = finite.iter().map(|p| p.1).collect();
@@ -163,7 +163,7 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
         let (a, b) = px(x, y);
         square(&mut img, a, b, 2, [200, 40, 40]);
     }
-    Ok(img.save(out)?)
+    crate::fsutil::save_png(out, &img)
 }
 
 #[cfg(test)]

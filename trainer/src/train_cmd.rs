@@ -7,17 +7,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use glowgpu::ops::optim::OptConfig;
 use glowgpu::platform::block_on;
 use glowgpu::train::Trainer;
-use glowgpu::{Backend, Coupling, CpuBackend, Glow, GlowConfig, GpuBackend, Permutation};
+use glowgpu::{Backend, CpuBackend, Glow, GpuBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{self, DataSpec, Dataset};
 use crate::dist::{self, Comm};
-use crate::{grid, plot, BackendKind, DataArgs};
+use crate::{fsutil, grid, plot, run_checks, BackendKind, DataArgs};
 
 /// `--backward`: see [`glowgpu::train::Mode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -139,6 +139,11 @@ pub struct TrainArgs {
     /// Checkpoint every N steps.
     #[arg(long, default_value_t = 200)]
     pub checkpoint_every: u64,
+    /// Images that cannot be used (unreadable, corrupt, too small) to leave out of the run. Every
+    /// image is decoded once before training; more bad images than this stops the run there,
+    /// naming them.
+    #[arg(long, default_value_t = 0)]
+    pub skip_bad_images: usize,
     /// Images for the data-dependent actnorm initialisation.
     #[arg(long, default_value_t = 64)]
     pub init_images: usize,
@@ -156,7 +161,10 @@ pub struct TrainArgs {
 pub fn run(a: TrainArgs) -> Result<()> {
     #[cfg(feature = "distributed")]
     {
-        let note = format!("The last checkpoint {} is intact.", a.out.join("checkpoint.safetensors").display());
+        let note = format!(
+            "The checkpoint {}, if there is one, is intact (only weights the next step vouched for are written).",
+            a.out.join("checkpoint.safetensors").display()
+        );
         if let Some(mpi) = dist::Mpi::from_env(std::time::Duration::from_secs_f64(a.hang_timeout.max(1.0)), note) {
             let res = run_on(a, &mpi);
             if let Err(e) = &res {
@@ -231,15 +239,36 @@ fn spec(a: &TrainArgs, split: &str) -> DataSpec {
     }
 }
 
+/// Opens a split and decodes every image once (`Dataset::scan`), naming those left out.
+fn open_scanned(a: &TrainArgs, split: &str, verbose: bool) -> Result<Dataset> {
+    let mut ds = Dataset::open(spec(a, split))?;
+    let dropped = ds.scan(a.data.loader_threads, a.skip_bad_images)?;
+    if verbose && !dropped.is_empty() {
+        eprintln!("warning: {} {split} image(s) left out (--skip-bad-images {}):", dropped.len(), a.skip_bad_images);
+        for (_, e) in &dropped {
+            eprintln!("  {e}");
+        }
+    }
+    Ok(ds)
+}
+
 fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     let (rank, world) = (comm.rank(), comm.size());
     // rank 0 owns the run folder: checkpoints, log, plots, sample grids, the EMA and the final model
     let lead = rank == 0;
-    if lead {
+    run_checks::check_flags(&a)?;
+    // the model the flags describe, checked before any image is read or anything allocated
+    let flags0 = run_checks::flag_config(&a, 0);
+    flags0.validate().context("the model flags")?;
+    run_checks::check_host_memory(&a, &flags0, a.batch / world.max(1))?;
+    let _lock = if lead {
         std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    }
-    let train_set = Arc::new(Dataset::open(spec(&a, "train"))?);
-    let test_set = if lead && a.data.split_csv.is_some() { Some(Dataset::open(spec(&a, "test"))?) } else { None };
+        Some(fsutil::lock_run_folder(&a.out)?)
+    } else {
+        None
+    };
+    let train_set = Arc::new(open_scanned(&a, "train", lead)?);
+    let test_set = if lead && a.data.split_csv.is_some() { Some(open_scanned(&a, "test", lead)?) } else { None };
     if train_set.len() < a.batch {
         bail!("{} training images, fewer than one batch of {}", train_set.len(), a.batch);
     }
@@ -250,7 +279,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     let steps_per_epoch = (train_set.len() / a.batch) as u64;
     let mut a = a;
     if let Some(e) = a.epochs {
-        a.steps = e * steps_per_epoch;
+        a.steps = e.checked_mul(steps_per_epoch).context("--epochs times the steps per epoch overflows")?;
     }
     let ck_path = a.out.join("checkpoint.safetensors");
     let resume = if world == 1 {
@@ -275,8 +304,10 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     } else {
         None
     };
-    let warm = match (&resume, &a.init_weights) {
-        (None, Some(path)) => {
+    // --init-weights: the run's architecture and first weights come from a weights file (also
+    // what a resumed warm-started run is checked against)
+    let warm = match &a.init_weights {
+        Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read --init-weights {}", path.display()))?;
             let (c, p) = glowgpu::load_weights(&bytes).with_context(|| format!("--init-weights {}", path.display()))?;
@@ -292,42 +323,27 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
                     a.channels
                 );
             }
-            if lead {
+            if lead && resume.is_none() {
                 eprintln!("warm start from {} (architecture from the file: {c:?})", path.display());
             }
             Some((c, p))
         }
-        _ => None,
+        None => None,
     };
-    let (cfg, seed) = match (&resume, &warm) {
-        (Some(ck), _) => (ck.cfg.clone(), ck.seed),
-        (None, Some((c, _))) => (c.clone(), a.seed),
-        (None, None) => (
-            GlowConfig {
-                image_height: a.image_size,
-                image_width: a.image_size,
-                image_channels: a.channels,
-                levels: a.levels,
-                depth: a.depth,
-                hidden: a.width,
-                coupling: match a.coupling {
-                    CouplingArg::Affine => Coupling::Affine,
-                    CouplingArg::Additive => Coupling::Additive,
-                },
-                permutation: match a.permutation {
-                    PermutationArg::Invconv => Permutation::Invconv,
-                    PermutationArg::InvconvLu => Permutation::InvconvLu,
-                    PermutationArg::Shuffle => Permutation::Shuffle,
-                    PermutationArg::Reverse => Permutation::Reverse,
-                },
-                learn_top: !a.no_learn_top,
-                n_classes: train_set.labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| *m as usize + 1)),
-                n_bits: a.n_bits,
-            },
-            a.seed,
-        ),
+    let n_classes = train_set.labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| *m as usize + 1));
+    let flags_cfg = match &warm {
+        Some((c, _)) => c.clone(),
+        None => run_checks::flag_config(&a, n_classes),
+    };
+    let (cfg, seed) = match &resume {
+        Some(ck) => {
+            run_checks::check_resume(&ck.cfg, ck.seed, &flags_cfg, a.seed, &a.out)?;
+            (ck.cfg.clone(), ck.seed)
+        }
+        None => (flags_cfg, a.seed),
     };
     cfg.validate()?;
+    cfg.check_batch(local).context("--batch")?;
     let decay = 1.0 - 1.0 / (steps_per_epoch as f64 * a.ema_epochs.unwrap_or(a.polyak_epochs)).max(1.0);
     let mut opt = OptConfig::official(a.lr, steps_per_epoch, a.polyak_epochs, a.warmup);
     opt.max_norm = a.max_grad_norm;
@@ -345,6 +361,9 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
         }
         None if warm.is_some() => {
             let (_, params) = warm.expect("checked");
+            if lead {
+                eprintln!("no data-dependent init: the weights of --init-weights");
+            }
             (Trainer::new(Glow::from_params(cfg.clone(), params, backend)?, opt)?, 0)
         }
         None => {
@@ -383,7 +402,8 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     trainer.weight_y = a.weight_y;
     // this rank's images are [rank·local, (rank + 1)·local) of each global batch: the same
     // dequantisation noise and flips as in one batch of all ranks' images
-    trainer.noise_base = u32::try_from(rank * local * cfg.dims()).context("global batch too large")?;
+    trainer.noise_base =
+        (rank * local).checked_mul(cfg.dims()).and_then(|v| u32::try_from(v).ok()).context("global batch too large")?;
     let log_path = a.out.join("log.csv");
     if lead && trainer.t > 0 {
         // rows past the checkpoint were logged by the interrupted run: the resumed run redoes them
@@ -416,11 +436,19 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     let start = Instant::now();
     let mut fails = 0;
     let mut ema_bpd = f64::NAN;
+    // A checkpoint of step t is written once step t + 1 has shown its weights give a finite loss
+    // and gradient (an update can be finite and still ruin the model); the last one is checked by
+    // a forward pass. `last_ck`: the step of the checkpoint on disk that belongs to this run.
+    let mut last_ck = (trainer.t > 0).then_some(trainer.t);
+    let mut pending: Option<Checkpoint> = None;
+    let mut last_batch = None;
+    let note = |last: Option<u64>| run_checks::checkpoint_note(&ck_path, last);
     while trainer.t < a.steps {
-        let batch = rx.recv().context("image loader stopped")??;
+        let batch = rx.recv().context("image loader stopped")?.map_err(|e| anyhow!("{e:#}; {}", note(last_ck)))?;
         let step_seed = seed ^ batches.wrapping_mul(0x2545_F491_4F6C_DD1D);
         let st = if world == 1 {
-            block_on(trainer.step(&batch.images, batch.n, batch.labels.as_deref(), step_seed))?
+            block_on(trainer.step(&batch.images, batch.n, batch.labels.as_deref(), step_seed))
+                .map_err(|e| anyhow!("{e:#}; {}", note(last_ck)))?
         } else {
             let t0 = Instant::now();
             let per = block_on(trainer.gradients(&batch.images, batch.n, batch.labels.as_deref(), step_seed))?;
@@ -441,18 +469,30 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
         if st.skipped {
             fails += 1;
             say(&bar, format!("warning: non-finite loss or gradient at batch {batches}; step skipped"));
+            if let Some(p) = pending.take() {
+                say(&bar, format!("warning: the weights of step {} fail at the next batch: not checkpointed", p.t));
+            }
             if fails >= 10 {
-                bail!("10 consecutive non-finite steps: stopping; the last checkpoint {} is intact", ck_path.display());
+                bail!("10 consecutive non-finite steps: stopping; {}", note(last_ck));
             }
             continue;
         }
         fails = 0;
+        if let Some(p) = pending.take() {
+            checkpoint::save(&ck_path, &p)?;
+            last_ck = Some(p.t);
+        }
         ema_bpd = if ema_bpd.is_nan() { st.bpd } else { 0.98 * ema_bpd + 0.02 * st.bpd };
         bar.set_position(trainer.t);
         bar.set_message(format!("train bpd {ema_bpd:.3}"));
         let t = trainer.t;
         let eval_now = lead && ((a.eval_every > 0 && t % a.eval_every == 0) || t == a.steps);
-        let test_bpd = if eval_now { evaluate(&mut trainer, test_set.as_ref(), &a, t)? } else { None };
+        let test_bpd = if eval_now {
+            evaluate(&mut trainer, test_set.as_ref(), &a, t)
+                .map_err(|e| anyhow!("evaluation at step {t}: {e:#}; {}", note(last_ck)))?
+        } else {
+            None
+        };
         let Some(log) = log.as_mut() else {
             // other ranks: only take part in the weights check at checkpoints
             if world > 1 && (t % a.checkpoint_every == 0 || t == a.steps) {
@@ -479,10 +519,20 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
                     say(&bar, format!("step {t}: weights bit-identical on all {world} ranks (hash {h:016x})"));
                 }
             }
-            save_checkpoint(&mut trainer, &ck_path, batches, seed)?;
+            pending = Some(snapshot(&mut trainer, batches, seed).map_err(|e| anyhow!("{e:#}; {}", note(last_ck)))?);
         }
+        last_batch = Some(batch);
     }
     bar.finish();
+    if let (Some(p), Some(b)) = (pending.take(), last_batch.as_ref()) {
+        // no next step vouches for the last weights: a forward pass of the last batch does
+        let bpd = block_on(trainer.model.bits_per_dim(&b.images, b.n, b.labels.as_deref(), 0))
+            .map_err(|e| anyhow!("the weights of step {} are not usable: {e:#}; {}", p.t, note(last_ck)))?;
+        if !bpd.iter().all(|v| v.is_finite()) {
+            bail!("the weights of step {} give a non-finite loss; {}", p.t, note(last_ck));
+        }
+        checkpoint::save(&ck_path, &p)?;
+    }
     if dist_steps > 0 && lead {
         let k = dist_steps as f64;
         let params: usize = grads.iter().map(|g| g.1).sum();
@@ -504,8 +554,7 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     let ema = block_on(trainer.ema_params())?;
     let bytes = glowgpu::save_weights(&cfg, &ema)?;
     let out = a.out.join("model.safetensors");
-    std::fs::write(out.with_extension("tmp"), &bytes)?;
-    std::fs::rename(out.with_extension("tmp"), &out)?;
+    fsutil::write_atomic(&out, &bytes)?;
     eprintln!("wrote {} (EMA weights) after {:.0} s", out.display(), start.elapsed().as_secs_f64());
     Ok(())
 }
@@ -530,12 +579,11 @@ fn say(bar: &ProgressBar, line: String) {
     }
 }
 
-fn save_checkpoint<B: Backend>(tr: &mut Trainer<B>, path: &std::path::Path, batches: u64, seed: u64) -> Result<()> {
+/// The trainer's state as a checkpoint (written once the next step has vouched for it).
+fn snapshot<B: Backend>(tr: &mut Trainer<B>, batches: u64, seed: u64) -> Result<Checkpoint> {
     block_on(tr.sync())?;
     let opt = block_on(tr.optimizer_tensors())?;
-    let ck =
-        Checkpoint { cfg: tr.model.config().clone(), params: tr.model.params().clone(), opt, t: tr.t, batches, seed };
-    checkpoint::save(path, &ck)
+    Ok(Checkpoint { cfg: tr.model.config().clone(), params: tr.model.params().clone(), opt, t: tr.t, batches, seed })
 }
 
 /// Test bits/dim and sample grids with the EMA weights; the training weights are restored after.
@@ -560,15 +608,27 @@ fn evaluate<B: Backend>(tr: &mut Trainer<B>, test: Option<&Dataset>, a: &TrainAr
                 }
             }
             let lab = (cfg.n_classes > 0).then_some(&labels[..]);
-            all.extend(block_on(tr.model.bits_per_dim(&imgs, n, lab, b as u64))?);
+            match block_on(tr.model.bits_per_dim(&imgs, n, lab, b as u64)) {
+                Ok(v) => all.extend(v),
+                // the EMA weights can lag a run into a bad region; the run itself goes on
+                Err(glowgpu::Error::NonFinite(m)) => {
+                    eprintln!("warning: step {t}: no test bits/dim of the EMA weights: {m}");
+                    all.clear();
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        result = Some(all.iter().sum::<f64>() / all.len() as f64);
+        result = (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64);
     }
     for temp in [0.7f32, 1.0] {
         let labels: Vec<u32> = (0..16).map(|i| i % cfg.n_classes.max(1) as u32).collect();
         let lab = (cfg.n_classes > 0).then_some(&labels[..]);
-        let imgs = block_on(tr.model.sample(16, temp, t, lab))?;
-        grid::save_grid(&a.out.join(format!("samples_t{temp:.1}_step{t}.png")), &imgs, 16, &cfg)?;
+        match block_on(tr.model.sample(16, temp, t, lab)) {
+            Ok(imgs) => grid::save_grid(&a.out.join(format!("samples_t{temp:.1}_step{t}.png")), &imgs, 16, &cfg)?,
+            Err(glowgpu::Error::NonFinite(m)) => eprintln!("warning: step {t}: no sample grid at T = {temp}: {m}"),
+            Err(e) => return Err(e.into()),
+        }
     }
     tr.model.set_params(current)?;
     Ok(result)
@@ -584,9 +644,7 @@ fn truncate_log(path: &std::path::Path, step: u64) -> Result<()> {
         .map(|(_, l)| l)
         .collect();
     if kept.len() < text.lines().count() {
-        let tmp = path.with_extension("csv.tmp");
-        std::fs::write(&tmp, kept.join("\n") + "\n").with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+        fsutil::write_atomic(path, (kept.join("\n") + "\n").as_bytes())?;
     }
     Ok(())
 }
