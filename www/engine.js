@@ -7,8 +7,11 @@ import { GlowApp, initWasm } from './glow.js';
 import { Queue } from './util.js';
 
 /** What the page needs to know about a loaded model. */
-function describe(app) {
+function describe(app, choice = {}) {
   return {
+    choice, // { why, cpuMs?, gpuMs? }: why this backend (the probe's times on a software adapter)
+    simd: app.simd128(),
+    params: app.param_count(),
     width: app.width(),
     height: app.height(),
     channels: app.channels(),
@@ -21,6 +24,19 @@ function describe(app) {
   };
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Milliseconds of the second of two runs of `f` (the first warms caches, or compiles). */
+async function timed(f) {
+  await f();
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+}
+
+/** The probe's budget for the GPU (its first run compiles shaders): past it the CPU wins. */
+const probeBudget = (cpuMs) => Math.max(3000, 10 * cpuMs);
+
 /** Messages of a failed call that mean the device is gone (recover, then retry once). */
 const LOST = /device lost|WebGPU error|buffer mapping/i;
 
@@ -29,7 +45,8 @@ export class Engine {
   #queue = new Queue();
   #app = null;
   #bytes = null; // the model's file, to rebuild it after a lost device
-  #forceCpu = false;
+  #mode = 'auto'; // 'auto' (probe on a software adapter), 'cpu' or 'gpu'
+  #choice = {};
   #attributes = null; // the attribute directions' file, reloaded with the model
   #recoverOnCpu = false; // test hook: the next rebuild after a loss takes the CPU
 
@@ -97,17 +114,39 @@ export class Engine {
     return this.#app;
   }
 
-  /** Builds a model from `bytes`; the previous one stays if this throws. */
-  async #load(bytes, forceCpu) {
+  /** Builds a model from `bytes` on the backend `mode` asks for ('auto': WebGPU, unless the
+   * adapter is a software renderer and the CPU ran a face faster); the previous one stays if
+   * this throws. */
+  async #load(bytes, mode = 'auto') {
     this.#progress('wasm', 'Starting WebAssembly…');
     await initWasm();
-    this.#progress('device', forceCpu ? 'Building the model on the CPU…' : 'Opening WebGPU and uploading the weights…');
-    const next = await GlowApp.load(bytes, forceCpu);
+    const cpu = mode === 'cpu';
+    this.#progress('device', cpu ? 'Building the model on the CPU…' : 'Opening WebGPU and uploading the weights…');
+    let next = await GlowApp.load(bytes, cpu);
+    let choice = { why: cpu ? 'asked for' : next.is_gpu() ? 'hardware' : 'no-webgpu' };
+    if (mode === 'auto' && next.is_gpu() && next.is_software_adapter()) [next, choice] = await this.#probe(next, bytes);
     this.#install(next);
     this.#bytes = bytes;
-    this.#forceCpu = forceCpu;
+    this.#mode = mode;
+    this.#choice = choice;
     this.#attributes = null;
-    return describe(next);
+    return describe(next, choice);
+  }
+
+  /** A software WebGPU adapter: one face on the CPU and on it, timed; the faster one stays. */
+  async #probe(gpu, bytes) {
+    this.#progress('probe', 'The WebGPU adapter is a software renderer: timing one face on it and on the CPU…');
+    const cpu = await GlowApp.load(bytes, true);
+    const cpuMs = await timed(() => cpu.sample(1, 0.7, 1));
+    const budget = probeBudget(cpuMs);
+    const gpuRun = timed(() => gpu.sample(1, 0.7, 1)).catch(() => Infinity);
+    const gpuMs = await Promise.race([gpuRun, sleep(budget).then(() => Infinity)]);
+    if (gpuMs < cpuMs) {
+      cpu.free();
+      return [gpu, { why: 'probe-gpu', cpuMs, gpuMs }];
+    }
+    gpuRun.then(() => gpu.free()); // a run past the budget still holds it
+    return [cpu, { why: 'probe-cpu', cpuMs, gpuMs: Number.isFinite(gpuMs) ? gpuMs : null, budget }];
   }
 
   /** Makes `app` current: reports its pipeline builds and watches its device. */
@@ -130,11 +169,11 @@ export class Engine {
   /** After a lost device: the same model on a new WebGPU device (or the CPU when that fails). */
   async #recover(reason) {
     this.#progress('recover', 'The WebGPU device was lost: rebuilding the model…');
-    const next = await GlowApp.load(this.#bytes, this.#forceCpu || this.#recoverOnCpu);
+    const next = await GlowApp.load(this.#bytes, this.#mode === 'cpu' || this.#recoverOnCpu);
     this.#recoverOnCpu = false;
     this.#install(next);
     if (this.#attributes) next.load_attributes(this.#attributes);
-    const info = describe(next);
+    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' });
     this.#emit({ type: 'recovered', reason, info });
   }
 
