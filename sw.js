@@ -6,7 +6,7 @@ const CACHE = 'glow-page-v1'; // www/app.js stores a ?model= page's model under 
 const FILES = [
   './', 'index.html', 'sw.js',
   'www/style.css', 'www/app.js', 'www/camera.js', 'www/client.js', 'www/crop.js', 'www/editor.js', 'www/engine.js',
-  'www/export.js', 'www/glow.js', 'www/morph.js', 'www/page.js', 'www/photos.js', 'www/pixels.js', 'www/ui.js',
+  'www/export.js', 'www/glow.js', 'www/helper.js', 'www/morph.js', 'www/page.js', 'www/photos.js', 'www/pool.js', 'www/pixels.js', 'www/ui.js',
   'www/util.js', 'www/worker.js',
   'www/pkg/glowgpu.js', 'www/pkg/glowgpu_bg.wasm',
   'www/models/default.safetensors', 'www/models/default.attributes.safetensors',

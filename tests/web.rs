@@ -598,6 +598,7 @@ async fn glow_app_sample_latents_split_the_batch_exactly() {
     // the page's other model facts
     assert_eq!(app.param_count(), params.map.values().map(|t| t.data.len()).sum::<usize>());
     assert!(!app.is_software_adapter(), "the CPU model is no WebGPU adapter");
+    assert!(app.simd128(), "the page's wasm is built with SIMD128 (.cargo/config.toml)");
     let gpu = load_app(&bytes, false).await;
     assert!(gpu.is_software_adapter(), "headless Chromium's SwiftShader is a software adapter ({})", gpu.backend());
 }

@@ -4,11 +4,13 @@
 //   { type: 'progress', phase, text, done?, total? }   loading phases, pipelines built / total
 //   { type: 'recovered', reason, info }                  the WebGPU device was lost and rebuilt
 import { GlowApp, initWasm } from './glow.js';
+import { Pool } from './pool.js';
 import { Queue } from './util.js';
 
 /** What the page needs to know about a loaded model. */
-function describe(app, choice = {}) {
+function describe(app, choice = {}, workers = 1) {
   return {
+    workers, // workers sharing a CPU batch (www/pool.js)
     choice, // { why, cpuMs?, gpuMs? }: why this backend (the probe's times on a software adapter)
     simd: app.simd128(),
     params: app.param_count(),
@@ -49,6 +51,8 @@ export class Engine {
   #choice = {};
   #attributes = null; // the attribute directions' file, reloaded with the model
   #recoverOnCpu = false; // test hook: the next rebuild after a loss takes the CPU
+  #pool = null; // CPU helper workers (www/pool.js), when the model runs on the CPU
+  #workers = 1; // workers asked for on the CPU
 
   constructor(emit) {
     this.#emit = emit;
@@ -88,24 +92,53 @@ export class Engine {
         // a loss after which no new WebGPU device can be had: the rebuild takes the CPU
         this.#recoverOnCpu = true;
         return this.#need().debug_destroy_device();
-      case 'sample':
+      case 'sample': {
+        const [n, t, seed] = args;
+        if (this.#pool && n > 1) {
+          const app = this.#need();
+          return this.#pool.decode(n, app.latent_len(), (s, c) => app.sample_latents(s, c, t, seed), (f, c) => app.decode_many(f, c));
+        }
         return this.#guarded((app) => app.sample(...args));
+      }
       case 'encode':
         return this.#guarded((app) => app.encode(...args));
       case 'decode':
         return this.#guarded((app) => app.decode(...args));
       case 'decodeMany':
-        return this.#guarded((app) => app.decode_many(...args));
+        return this.#decodeMany(...args);
       case 'morph': {
         // frames t = 0 … 1 of (1-t)a + tb, decoded in one batch
         const [a, b, frames] = args;
         const app = this.#need();
         const flats = new Float64Array(frames * a.length);
         for (let i = 0; i < frames; i++) flats.set(app.interpolate(a, b, i / (frames - 1)), i * a.length);
-        return this.#guarded((g) => g.decode_many(flats, frames));
+        return this.#decodeMany(flats, frames);
       }
+      case 'workers':
+        return this.#pool?.size ?? 1;
       default:
         throw new Error(`unknown engine call ${method}`);
+    }
+  }
+
+  /** `n` flat latents end to end, decoded (split over the CPU helpers when there are some). */
+  #decodeMany(flats, n) {
+    if (!this.#pool || n < 2) return this.#guarded((app) => app.decode_many(flats, n));
+    const app = this.#need();
+    const len = app.latent_len();
+    return this.#pool.decode(n, len, (s, c) => flats.slice(s * len, (s + c) * len), (f, c) => app.decode_many(f, c));
+  }
+
+  /** The CPU helpers for `app` (none on the GPU, or when one worker is asked for). */
+  async #startPool(app, bytes) {
+    this.#pool?.close();
+    this.#pool = null;
+    if (app.is_gpu() || this.#workers < 2 || typeof Worker === 'undefined') return;
+    this.#progress('workers', `Starting ${this.#workers - 1} more CPU workers…`);
+    try {
+      this.#pool = await Pool.start(bytes, this.#workers - 1);
+    } catch (e) {
+      console.warn(`CPU helper workers unavailable, one worker runs the model: ${e?.message ?? e}`);
     }
   }
 
@@ -117,7 +150,7 @@ export class Engine {
   /** Builds a model from `bytes` on the backend `mode` asks for ('auto': WebGPU, unless the
    * adapter is a software renderer and the CPU ran a face faster); the previous one stays if
    * this throws. */
-  async #load(bytes, mode = 'auto') {
+  async #load(bytes, mode = 'auto', workers = 1) {
     this.#progress('wasm', 'Starting WebAssembly…');
     await initWasm();
     const cpu = mode === 'cpu';
@@ -125,12 +158,14 @@ export class Engine {
     let next = await GlowApp.load(bytes, cpu);
     let choice = { why: cpu ? 'asked for' : next.is_gpu() ? 'hardware' : 'no-webgpu' };
     if (mode === 'auto' && next.is_gpu() && next.is_software_adapter()) [next, choice] = await this.#probe(next, bytes);
+    this.#workers = workers;
+    await this.#startPool(next, bytes);
     this.#install(next);
     this.#bytes = bytes;
     this.#mode = mode;
     this.#choice = choice;
     this.#attributes = null;
-    return describe(next, choice);
+    return describe(next, choice, this.#pool?.size ?? 1);
   }
 
   /** A software WebGPU adapter: one face on the CPU and on it, timed; the faster one stays. */
@@ -171,9 +206,10 @@ export class Engine {
     this.#progress('recover', 'The WebGPU device was lost: rebuilding the model…');
     const next = await GlowApp.load(this.#bytes, this.#mode === 'cpu' || this.#recoverOnCpu);
     this.#recoverOnCpu = false;
+    await this.#startPool(next, this.#bytes);
     this.#install(next);
     if (this.#attributes) next.load_attributes(this.#attributes);
-    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' });
+    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' }, this.#pool?.size ?? 1);
     this.#emit({ type: 'recovered', reason, info });
   }
 
