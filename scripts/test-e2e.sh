@@ -19,12 +19,16 @@ for tool in node npm wasm-pack python3 "$CHROMIUM"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "test-e2e: '$tool' not found (run scripts/setup.sh)" >&2; exit 2; }
 done
 
-# --- playwright-core (driver only; it uses the system Chromium, never downloads a browser)
-if ! node -e "require.resolve('playwright-core')" >/dev/null 2>&1; then
+# --- playwright-core (driver only; it uses the system Chromium, never downloads a browser) and the
+#     face detector's package
+if ! node -e "require.resolve('playwright-core'); require.resolve('@vladmandic/face-api/package.json')" >/dev/null 2>&1; then
   log "npm install playwright-core"
   export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
+
+# --- the face detector, served from the page's origin (www/vendor/face-api/)
+scripts/vendor-face.sh
 
 # --- a model for the page
 if [ ! -f www/models/default.safetensors ]; then

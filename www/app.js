@@ -10,6 +10,8 @@ import { interpolate, stopMorph, wireMorph } from './morph.js';
 import { call, fillEndpoints, job, N_SAMPLES, page } from './page.js';
 import { dropLatents, encodeCrop, reencodeAll, wirePhotos } from './photos.js';
 import { drawImages } from './pixels.js';
+import { resetTeaching, wireTeaching } from './teach.js';
+import { forgetTypical, loadTypical } from './typical.js';
 import { $, backendReason, setStatus, showError, showNotice, showSummary } from './ui.js';
 import { fetchBytes, latest } from './util.js';
 
@@ -64,6 +66,9 @@ async function useModel(bytes) {
   dropLatents();
   showSummary(info);
   hideDirections(); // directions belong to one model (loadDirections shows them)
+  resetTeaching();
+  forgetTypical();
+  $('edit-panel').hidden = false;
   stopMorph();
   showNotice(r.notice, [info.gpuError, page.engine.why].filter(Boolean).join('; '));
   for (const id of ['original', 'reconstruction', 'interp', 'edited', 'edit-before']) {
@@ -144,7 +149,7 @@ async function switchModel(bytes, name, isDefault) {
   if (ok) {
     $('model-default').hidden = isDefault;
     document.body.dataset.model = isDefault ? 'default' : 'user';
-    if (isDefault) await loadDirectionsFrom(defaultModel);
+    if (isDefault) await Promise.all([loadDirectionsFrom(defaultModel), loadTypical(defaultModel)]);
     await sample();
     await reencodeAll(); // the photos, through the new model
   }
@@ -196,6 +201,7 @@ function wire() {
   });
   wireMorph();
   wireEditor();
+  wireTeaching();
   wireSaving();
 }
 
@@ -220,7 +226,7 @@ async function boot() {
     setStatus('Building the model…');
     await page.queue.run(() => useModel(bytes));
     document.body.dataset.model = 'default';
-    await loadDirectionsFrom(defaultModel);
+    await Promise.all([loadDirectionsFrom(defaultModel), loadTypical(defaultModel)]);
   } catch (e) {
     setStatus('No model loaded');
     showError(`Could not load the default model (${defaultModel}): ${e?.message ?? e}\nLoad a .safetensors file below.`);

@@ -82,6 +82,8 @@ export class Engine {
         return this.#need().interpolate(...args);
       case 'edit':
         return this.#need().edit(...args);
+      case 'bitsPerDim':
+        return this.#guarded((app) => app.bits_per_dim(...args));
       case 'prepareImage':
         return this.#need().prepare_image(...args);
       case 'pipelineCount':

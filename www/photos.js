@@ -1,11 +1,15 @@
 // The encode panel: two photo slots, each a picture file, a dropped image or a camera frame
 // under its own crop square. A photo chosen while the model loads waits in its slot and is
 // encoded once the model is ready. Small images are scaled up (with a note), tiny ones refused,
-// transparent pixels put on black (with a note).
+// transparent pixels put on black (with a note). With "Align the face" on (colour models), the
+// face is found and warped to CelebA's framing (www/align.js) before it is encoded; the crop
+// box then marks the face, and moving it is a manual override for that photo.
+import { alignFace, apply } from './align.js';
 import { cameraAvailable, closeCamera, grabFrame, openCamera } from './camera.js';
 import { Cropper } from './crop.js';
 import { call, fillEndpoints, job, page } from './page.js';
 import { drawImages, transparentPixels } from './pixels.js';
+import { showTypical } from './typical.js';
 import { $, showError } from './ui.js';
 import { latest } from './util.js';
 
@@ -14,7 +18,50 @@ export const MIN_SIDE = 8;
 
 let active = 0; // the slot the crop box edits
 let onEncoded = () => {};
-const cropper = new Cropper($('crop'), () => encodeCrop());
+const cropper = new Cropper($('crop'), () => {
+  const p = page.photos[active];
+  if (p?.aligned && !p.manual) {
+    p.manual = true;
+    p.notes = [...p.notes.filter((n) => !/^Face found/.test(n)), 'Your crop square is used for this photo (the alignment is off until you choose it again).'];
+    note(p.notes.join(' '));
+  }
+  encodeCrop();
+});
+const alignWanted = () => $('align-on').checked && (!page.info || page.info.channels === 3);
+
+/** Finds the face of slot `p` and aligns it (or says there is none); shows where it is. */
+async function align(p) {
+  if (!alignWanted()) return;
+  const w = page.w || 64, h = page.h || 64;
+  try {
+    p.aligned = await alignFace(p.image, w, h);
+  } catch (e) {
+    p.notes.push(`Face alignment is unavailable (${e?.message ?? e}): the crop square is used.`);
+    return;
+  }
+  if (!p.aligned) {
+    p.notes.push('No face found in this photo: the crop square is used; move it over the face.');
+    return;
+  }
+  const { points, transform, score } = p.aligned;
+  document.body.dataset.alignTransform = JSON.stringify(transform); // (the e2e test checks it)
+  p.notes.push(`Face found (score ${score.toFixed(2)}): aligned so its eyes and mouth sit where CelebA's do.`);
+  // the crop box marks the aligned square (its rotation aside): centre and size in the photo
+  const k = Math.hypot(transform[0], transform[1]);
+  const inv = [transform[0] / k / k, -transform[1] / k / k];
+  const c = apply([inv[0], inv[1], 0, 0], [w / 2 - transform[2], h / 2 - transform[3]]);
+  p.rect = { x: c[0] - w / k / 2, y: c[1] - h / k / 2, s: w / k };
+  p.points = points;
+}
+
+/** The model's input for slot `p`: its aligned face, or its crop square. */
+function inputPixels(p) {
+  if (p.aligned && !p.manual && alignWanted() && p.aligned.canvas.width === page.w) {
+    const ctx = p.aligned.canvas.getContext('2d', { willReadFrequently: true });
+    return new Uint8Array(ctx.getImageData(0, 0, page.w, page.h).data.buffer);
+  }
+  return cropper.pixels(page.w, page.h, page.info.channels === 1);
+}
 
 const note = (text) => { $('photo-note').textContent = text; };
 
@@ -38,12 +85,22 @@ export function setPhoto(image, w, h, name) {
   if (page.info && Math.min(w, h) < Math.min(page.w, page.h)) {
     notes.push(`The picture is ${w}x${h}: its crop is scaled up to ${page.w}x${page.h}, so expect a blurry face.`);
   }
-  page.photos[active] = { image: copy, rect: null, name, z: null, notes };
+  const p = { image: copy, rect: null, name, z: null, notes, aligned: null, manual: false };
+  page.photos[active] = p;
   slotState(active);
   if (!page.info) notes.push('The model is still loading: this photo will be encoded as soon as it is ready.');
-  note(notes.join(' '));
-  cropper.setSource(copy, w, h, name, null, !page.info);
-  page.photos[active].rect = { ...cropper.rect };
+  note([...notes, alignWanted() ? 'Looking for a face…' : ''].join(' '));
+  cropper.setSource(copy, w, h, name, null, true);
+  p.rect = { ...cropper.rect };
+  p.ready = align(p).then(() => {
+    if (page.photos[active] === p) {
+      cropper.setSource(copy, w, h, name, p.rect, true);
+      p.rect = { ...cropper.rect };
+      note(p.notes.join(' '));
+    }
+    document.body.dataset.aligned = p.aligned ? 'face' : 'none';
+  });
+  p.ready.then(() => page.photos[active] === p && encodeCrop());
   return true;
 }
 
@@ -65,11 +122,13 @@ export const encodeCrop = latest(async () => {
   const slot = active;
   const p = page.photos[slot];
   if (!p || !cropper.ready || !page.info) return;
+  await p.ready;
+  if (page.photos[slot] !== p) return;
   p.rect = { ...cropper.rect };
   $('crop-help').hidden = false;
-  const pixels = cropper.pixels(page.w, page.h, page.info.channels === 1);
+  const pixels = inputPixels(p);
   const { x, y, s } = cropper.rect;
-  const label = `${p.name} [${s}x${s} at ${x},${y}]`;
+  const label = p.aligned && !p.manual && alignWanted() ? `${p.name} [face aligned]` : `${p.name} [${s}x${s} at ${x},${y}]`;
   const ok = await job('encode', async () => {
     drawImages($('original'), await call('prepareImage', pixels), 1, page.w, page.h);
     const t0 = performance.now();
@@ -86,6 +145,7 @@ export const encodeCrop = latest(async () => {
     return true;
   });
   slotState(slot);
+  if (ok) await showTypical(pixels, `photo ${slot + 1}`);
   if (p.notes.length) note(p.notes.filter((n) => !/still loading/.test(n)).join(' '));
   fillEndpoints();
   if (ok) await onEncoded(`p${slot}`);
@@ -144,6 +204,16 @@ function stopCamera() {
 export function wirePhotos(encoded) {
   onEncoded = encoded;
   for (const r of document.querySelectorAll('input[name="slot"]')) r.addEventListener('change', () => selectSlot(Number(r.value)));
+  $('align-on').addEventListener('change', async () => {
+    const p = page.photos[active];
+    if (!p) return;
+    p.manual = false;
+    p.notes = p.notes.filter((n) => !/^(Face found|No face|Your crop|Face alignment)/.test(n));
+    p.ready = p.aligned || !alignWanted() ? Promise.resolve() : align(p);
+    await p.ready;
+    note(p.notes.join(' '));
+    await encodeCrop();
+  });
   $('photo-choose').addEventListener('click', () => $('photo-input').click());
   $('photo-input').addEventListener('change', (e) => {
     encodeFile(e.target.files[0]);

@@ -189,9 +189,11 @@ export function testPhoto(cfg, k = 0) {
 }
 
 /** Puts `file` (a path or { name, mimeType, buffer }) into photo slot `slot` and waits for
- * its reconstruction. */
-export async function encodePhoto(page, file, slot = 0) {
+ * its reconstruction; face alignment off unless `align` (the crop box cases test the crop). */
+export async function encodePhoto(page, file, slot = 0, align = false) {
   await page.check(`input[name="slot"][value="${slot}"]`);
+  // (set without a change event: that would re-encode the slot's previous photo meanwhile)
+  await page.$eval('#align-on', (el, on) => { el.checked = on; }, align);
   const v = await version(page, 'reconstruction');
   await page.setInputFiles('#photo-input', file);
   await drawn(page, 'reconstruction', v);

@@ -4,8 +4,12 @@
 import { runCases } from './lib.mjs';
 import * as main from './page.test.mjs';
 import * as defects from './defects.test.mjs';
+import * as align from './align.test.mjs';
+import * as flow from './flow.test.mjs';
 
 await runCases(async () => {
   await main.closeAll();
   await defects.closeAll();
+  await align.closeAll();
+  await flow.closeAll();
 });
