@@ -61,7 +61,7 @@ done
 
 mkdir -p test-output/e2e
 export XDG_RUNTIME_DIR="$work/xdg"; mkdir -m 700 -p "$XDG_RUNTIME_DIR"
-log "running tests/e2e/page.test.mjs against http://127.0.0.1:$PORT/"
+log "running tests/e2e/run.mjs (every case) against http://127.0.0.1:$PORT/"
 set +e
 BASE_URL="http://127.0.0.1:$PORT" OUT_DIR="$PWD/test-output/e2e" USER_DATA_DIR="$work/profile" \
   CHROMIUM="$CHROMIUM" DATA_DIR="$PWD/../shared/data" GLOW_E2E_MODEL="${GLOW_E2E_MODEL:-}" \

@@ -173,6 +173,7 @@ onCpu('keyboard: every control is reachable with Tab, the photo picker and drop 
     check(!!chooser, `${sel}: Enter opens the photo picker`);
     await chooser?.setFiles([]); // closed again (Chromium opens one picker at a time)
   }
+  await page.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = false; });
   const unnamed = await page.$$eval('canvas', (cs) => cs.filter((c) => c.getAttribute('role') !== 'img' || !c.getAttribute('aria-label')).map((c) => c.id));
   check(unnamed.length === 0, 'every canvas is an image with a text alternative', unnamed.join(', '));
   const label = await page.getAttribute('#grid', 'aria-label');
@@ -193,6 +194,7 @@ test('a photo chosen while the model loads is queued and encoded once it is read
   await page.waitForSelector('#photo-input', { state: 'attached' });
   const cfg = { image_channels: MODEL ? 1 : 3 };
   await page.setInputFiles('#photo-input', testPhoto(cfg));
+  await page.waitForFunction(() => document.getElementById('photo-note').textContent, null, { timeout: TIMEOUT });
   const note = await page.textContent('#photo-note');
   const loading = await page.evaluate(() => document.body.dataset.state);
   await shot(page, '23-photo-while-loading.png');
