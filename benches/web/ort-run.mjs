@@ -28,7 +28,8 @@ const r = await (await page.waitForFunction(() => window.benchResult, null, { ti
 await ctx.close();
 server.close();
 if (r.error) { console.error(r.error); process.exit(1); }
-console.log(`cross-origin isolated: ${r.isolated}, ORT threads ${r.threads}, ${r.cores} logical cores`);
+const c = r.config;
+console.log(`${c.image_width}x${c.image_height}x${c.image_channels} L${c.levels} K${c.depth} w${c.hidden}; cross-origin isolated: ${r.isolated}, ORT threads ${r.threads}, ${r.cores} logical cores`);
 const names = Object.keys(r.results[0].ms);
 console.log(`| batch | ${names.join(' | ')} |`);
 console.log(`|---|${names.map(() => '---|').join('')}`);

@@ -1,7 +1,8 @@
 // The page's CPU path against ONNX Runtime Web's wasm backend (2 threads; the page is served
 // cross-origin isolated by benches/web/ort-run.mjs) on the same architecture, the face model
 // 64x64x3 L4 K8 w128 (ORT runs benches/torch's ONNX export, random weights: speed does not depend
-// on them). One session, interleaved rounds, ms per sample call of n images.
+// on them). One session, interleaved rounds, ms per sample call of n images. Query: batches,
+// rounds, onnx (target/ort/<onnx>_b<n>.onnx: face, w512), model (glowgpu's, same architecture).
 import * as ort from '../../target/ort-web/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 import { GlowApp, initWasm } from '../../www/glow.js';
 import { Pool } from '../../www/pool.js';
@@ -9,6 +10,8 @@ import { Pool } from '../../www/pool.js';
 const q = new URLSearchParams(location.search);
 const batches = (q.get('batches') || '1,16').split(',').map(Number);
 const rounds = Number(q.get('rounds') || 5);
+const onnx = q.get('onnx') || 'face'; // target/ort/<onnx>_b<n>.onnx
+const model = q.get('model') || 'www/models/default.safetensors'; // glowgpu's model of that architecture
 const T = 0.7;
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
@@ -22,13 +25,13 @@ async function main() {
   ort.env.wasm.numThreads = 2;
   ort.env.wasm.wasmPaths = new URL('../../target/ort-web/node_modules/onnxruntime-web/dist/', import.meta.url).href;
   await initWasm();
-  const bytes = new Uint8Array(await (await fetch('../../www/models/default.safetensors')).arrayBuffer());
+  const bytes = new Uint8Array(await (await fetch(`../../${model}`)).arrayBuffer());
   const app = await GlowApp.load(bytes, true);
   const pool = await Pool.start(bytes, 1);
   const len = app.latent_len();
   const results = [];
   for (const n of batches) {
-    const sess = await ort.InferenceSession.create(`../../target/ort/face_b${n}.onnx`, { executionProviders: ['wasm'] });
+    const sess = await ort.InferenceSession.create(`../../target/ort/${onnx}_b${n}.onnx`, { executionProviders: ['wasm'] });
     const meta = sess.inputMetadata ?? [];
     const shapes = sess.inputNames.map((name, i) => meta[i]?.shape ?? null);
     const feeds = () => Object.fromEntries(sess.inputNames.map((name, i) => {
@@ -53,6 +56,6 @@ async function main() {
     results.push({ batch: n, shapes, ms: Object.fromEntries(names.map((k) => [k, median(times[k])])) });
     await sess.release();
   }
-  window.benchResult = { results, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, threads: ort.env.wasm.numThreads };
+  window.benchResult = { config: JSON.parse(app.config_json()), results, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, threads: ort.env.wasm.numThreads };
 }
 main().catch((e) => { window.benchResult = { error: e?.stack ?? String(e) }; });
