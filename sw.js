@@ -5,10 +5,16 @@
 const CACHE = 'glow-page-v1'; // www/app.js stores a ?model= page's model under this name too
 const FILES = [
   './', 'index.html', 'sw.js',
-  'www/style.css', 'www/app.js', 'www/camera.js', 'www/client.js', 'www/crop.js', 'www/engine.js', 'www/glow.js',
-  'www/pixels.js', 'www/util.js', 'www/worker.js',
+  'www/style.css', 'www/app.js', 'www/camera.js', 'www/client.js', 'www/crop.js', 'www/editor.js', 'www/engine.js',
+  'www/export.js', 'www/glow.js', 'www/helper.js', 'www/morph.js', 'www/page.js', 'www/photos.js', 'www/pool.js', 'www/pixels.js', 'www/ui.js',
+  'www/align.js', 'www/teach.js', 'www/typical.js', 'www/util.js', 'www/worker.js',
   'www/pkg/glowgpu.js', 'www/pkg/glowgpu_bg.wasm',
-  'www/models/default.safetensors', 'www/models/default.attributes.safetensors',
+  'www/models/default.safetensors', 'www/models/default.attributes.safetensors', 'www/models/default.bpd-hist.json',
+  'www/models/celeba-align.json',
+  // the face detector (scripts/vendor-face.sh copies it from npm @vladmandic/face-api)
+  'www/vendor/face-api/face-api.esm.js', 'www/vendor/face-api/model/tiny_face_detector_model-weights_manifest.json',
+  'www/vendor/face-api/model/tiny_face_detector_model.bin', 'www/vendor/face-api/model/face_landmark_68_model-weights_manifest.json',
+  'www/vendor/face-api/model/face_landmark_68_model.bin',
 ];
 
 self.addEventListener('install', (event) => {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end test of the web page in real headless Chromium (tests/e2e/page.test.mjs):
-# builds the wasm package, serves the repository root on a free 127.0.0.1 port, and drives
-# /usr/bin/chromium with playwright-core (WebGPU on SwiftShader, then the ?cpu=1 fallback).
-# Screenshots of every state go to test-output/e2e/. Exits non-zero on any failure.
+# End-to-end tests of the web page in real headless Chromium (tests/e2e/run.mjs: the cases of
+# tests/e2e/page.test.mjs and tests/e2e/defects.test.mjs, each standing alone): builds the wasm
+# package, serves the repository root on a free 127.0.0.1 port, and drives /usr/bin/chromium with
+# playwright-core (WebGPU on SwiftShader, and the CPU). Screenshots of every panel and state go to
+# test-output/e2e/. Exits non-zero when any case fails.
 #   scripts/test-e2e.sh                       the default model (www/models/default.safetensors)
 #   GLOW_E2E_MODEL=path scripts/test-e2e.sh   another model file under the repository root
+#   E2E_ONLY=regex scripts/test-e2e.sh        only the cases whose name matches (tests/e2e/run.mjs)
 # When www/models/default.safetensors is missing, a tiny MNIST model (2 training steps) is
 # trained into it first so the page has something to load.
 set -euo pipefail
@@ -17,12 +19,16 @@ for tool in node npm wasm-pack python3 "$CHROMIUM"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "test-e2e: '$tool' not found (run scripts/setup.sh)" >&2; exit 2; }
 done
 
-# --- playwright-core (driver only; it uses the system Chromium, never downloads a browser)
-if ! node -e "require.resolve('playwright-core')" >/dev/null 2>&1; then
+# --- playwright-core (driver only; it uses the system Chromium, never downloads a browser) and the
+#     face detector's package
+if ! node -e "require.resolve('playwright-core'); require.resolve('@vladmandic/face-api/package.json')" >/dev/null 2>&1; then
   log "npm install playwright-core"
   export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
+
+# --- the face detector, served from the page's origin (www/vendor/face-api/)
+scripts/vendor-face.sh
 
 # --- a model for the page
 if [ ! -f www/models/default.safetensors ]; then
@@ -55,11 +61,11 @@ done
 
 mkdir -p test-output/e2e
 export XDG_RUNTIME_DIR="$work/xdg"; mkdir -m 700 -p "$XDG_RUNTIME_DIR"
-log "running tests/e2e/page.test.mjs against http://127.0.0.1:$PORT/"
+log "running tests/e2e/run.mjs (every case) against http://127.0.0.1:$PORT/"
 set +e
 BASE_URL="http://127.0.0.1:$PORT" OUT_DIR="$PWD/test-output/e2e" USER_DATA_DIR="$work/profile" \
   CHROMIUM="$CHROMIUM" DATA_DIR="$PWD/../shared/data" GLOW_E2E_MODEL="${GLOW_E2E_MODEL:-}" \
-  node tests/e2e/page.test.mjs
+  E2E_ONLY="${E2E_ONLY:-}" node tests/e2e/run.mjs
 rc=$?
 set -e
 [ "$rc" -eq 0 ] && log "passed (screenshots in test-output/e2e/)" || echo "test-e2e: FAILED (exit $rc)" >&2

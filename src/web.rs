@@ -74,6 +74,10 @@ pub struct GlowApp {
     is_gpu: bool,
     /// Attribute directions for the edit sliders (`load_attributes`).
     attributes: RefCell<crate::attributes::Directions>,
+    /// Whether the WebGPU adapter is a software renderer (SwiftShader, llvmpipe, WARP...).
+    software: bool,
+    /// Number of parameters of the model.
+    n_params: usize,
 }
 
 #[wasm_bindgen]
@@ -82,7 +86,9 @@ impl GlowApp {
     /// CPU when there is no adapter or the GPU fails to take the model; `force_cpu` skips WebGPU.
     pub async fn load(bytes: Vec<u8>, force_cpu: bool) -> Result<GlowApp, JsError> {
         install_panic_hook();
+        enable_simd();
         let (cfg, params) = load_weights(&bytes).map_err(js_err)?;
+        let n_params = params.map.values().map(|t| t.data.len()).sum();
         drop(bytes);
         let mut gpu_error = None;
         let gpu = if force_cpu {
@@ -104,9 +110,9 @@ impl GlowApp {
                 None,
             ),
         };
-        let (backend, is_gpu) = match &model {
-            Model::Gpu(g) => (describe_adapter(&g.backend().info), true),
-            Model::Cpu(_) => ("CPU (f32, wasm, one thread)".to_string(), false),
+        let (backend, is_gpu, software) = match &model {
+            Model::Gpu(g) => (describe_adapter(&g.backend().info), true, is_software(&g.backend().info)),
+            Model::Cpu(_) => (format!("CPU (f32, wasm{})", if simd() { " SIMD128" } else { "" }), false, false),
         };
         Ok(GlowApp {
             model: RefCell::new(Some(model)),
@@ -117,6 +123,8 @@ impl GlowApp {
             backend,
             is_gpu,
             attributes: Default::default(),
+            software,
+            n_params,
         })
     }
 
@@ -181,6 +189,23 @@ impl GlowApp {
         self.is_gpu
     }
 
+    /// Whether the model runs on a software WebGPU adapter (a CPU renderer such as SwiftShader:
+    /// `GPUAdapterInfo.isFallbackAdapter`, or a known software renderer's name), where the wasm
+    /// CPU path may be faster; the page then times both (`www/engine.js`).
+    pub fn is_software_adapter(&self) -> bool {
+        self.software
+    }
+
+    /// Number of parameters (weights) of the model.
+    pub fn param_count(&self) -> usize {
+        self.n_params
+    }
+
+    /// Whether this module was built with WebAssembly SIMD128 (gemm's SIMD kernels on).
+    pub fn simd128(&self) -> bool {
+        simd()
+    }
+
     /// Why WebGPU is not used (no adapter, device error), if it was tried and failed.
     pub fn gpu_error(&self) -> Option<String> {
         self.gpu_error.clone()
@@ -221,6 +246,42 @@ impl GlowApp {
         self.put(m);
         let img = self.checked(r)?;
         Ok(to_rgba(&img, self.cfg.image_channels))
+    }
+
+    /// The flat latents that `sample(n, temperature, seed)` decodes, for images `start ..
+    /// start + count` of that batch (the same counter-based noise, `T · N(0, 1)`, stream
+    /// `100 + level`, index `image · level_len + j`): `decode_many` of them gives exactly those
+    /// samples, so a batch can be split over several workers. `count` latents end to end.
+    pub fn sample_latents(&self, start: u32, count: usize, temperature: f32, seed: u32) -> Result<Vec<f64>, JsError> {
+        if !(1..=MAX_BATCH).contains(&count) || !temperature.is_finite() || temperature < 0.0 {
+            return Err(input_err(format!(
+                "sample_latents needs 1..={MAX_BATCH} images and a finite temperature >= 0 (got {count}, T={temperature})"
+            )));
+        }
+        let sizes = self.cfg.latent_sizes();
+        let t = temperature as f64;
+        let mut out = Vec::with_capacity(count * sizes.iter().sum::<usize>());
+        for k in start..start + count as u32 {
+            for (l, &len) in sizes.iter().enumerate() {
+                let base = k as usize * len;
+                out.extend((0..len).map(|j| {
+                    // rounded to f32 as the backends store the noise
+                    (t * crate::rng::gaussian(seed as u64, 100 + l as u32, (base + j) as u32)) as f32 as f64
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bits per dimension of one image (RGBA or the model's layout) with the dequantisation
+    /// noise of `seed`, as `trainer eval` measures the test split.
+    pub async fn bits_per_dim(&self, image: Vec<u8>, seed: u32) -> Result<f64, JsError> {
+        self.check_class_free()?;
+        let img = self.model_pixels(&image)?;
+        let mut m = self.take()?;
+        let r = with_glow!(&mut m, g => g.bits_per_dim(&img, 1, None, seed as u64).await);
+        self.put(m);
+        Ok(self.checked(r)?[0])
     }
 
     /// Exact encode of one image (RGBA or the model's layout, see the module docs): its flat latent.
@@ -403,6 +464,26 @@ async fn gpu_model(cfg: &GlowConfig, params: &Params) -> crate::Result<(Model, E
     let device = backend.device.clone();
     let glow = Glow::from_params(cfg.clone(), params.clone(), backend)?;
     Ok((Model::Gpu(Box::new(glow)), errors, Loss { rx: Mutex::new(Some(rx)), simulated, device }))
+}
+
+/// Whether the module was built with `+simd128` (`.cargo/config.toml`).
+const fn simd() -> bool {
+    cfg!(target_feature = "simd128")
+}
+
+/// Turns on gemm's SIMD128 kernels (it leaves them off by default in wasm) when the module is
+/// built with SIMD128.
+fn enable_simd() {
+    if simd() {
+        gemm::set_wasm_simd128(true);
+    }
+}
+
+/// A software renderer: the browser's fallback adapter, or a known CPU rasteriser by name.
+fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    let name = format!("{} {}", info.name, info.driver).to_lowercase();
+    info.device_type == wgpu::DeviceType::Cpu
+        || ["swiftshader", "llvmpipe", "lavapipe", "softpipe", "warp", "basic render"].iter().any(|n| name.contains(n))
 }
 
 /// "WebGPU, <adapter> (<kind>)"; browsers often hide the adapter's name.

@@ -563,3 +563,59 @@ async fn glow_app_progress_and_device_loss() {
     assert!(wasm_bindgen_futures::JsFuture::from(cpu.lost()).await.expect("lost()").is_null());
     assert_eq!(cpu.pipeline_count(), 0);
 }
+
+/// The page splits a sample batch over several workers: `sample_latents` for any image range,
+/// decoded, must give exactly the images `sample` gives for that range of the whole batch.
+#[wasm_bindgen_test]
+async fn glow_app_sample_latents_split_the_batch_exactly() {
+    let (cfg, params, bytes) = weights_file();
+    let app = load_app(&bytes, true).await;
+    let (t, seed, n) = (0.7f32, 424242u32, 5usize);
+    let whole = ok("sample", app.sample(n, t, seed).await);
+    let len = app.latent_len();
+    let size = cfg.dims() / cfg.image_channels * 4;
+    for (start, count) in [(0u32, n), (0, 2), (2, 3), (4, 1)] {
+        let flats = ok("sample_latents", app.sample_latents(start, count, t, seed));
+        assert_eq!(flats.len(), count * len);
+        let got = ok("decode_many", app.decode_many(flats, count).await);
+        let want = &whole[start as usize * size..(start as usize + count) * size];
+        assert_bytes_equal(
+            &format!("images {start}..{} decoded from sample_latents", start as usize + count),
+            &got,
+            want,
+        );
+    }
+    // the noise is T·N(0, 1): other seeds and temperatures give other latents
+    let a = ok("sample_latents", app.sample_latents(0, 1, t, seed));
+    let b = ok("sample_latents", app.sample_latents(0, 1, t, seed + 1));
+    let c = ok("sample_latents", app.sample_latents(0, 1, 0.35, seed));
+    assert!(a.iter().zip(&b).filter(|(x, y)| x != y).count() > len / 2, "seed changes the noise");
+    assert!(a.iter().zip(&c).all(|(x, y)| (x / 2.0 - y).abs() <= 1e-6 * x.abs().max(1.0)), "T scales it");
+    let var = a.iter().map(|x| (x / 0.7) * (x / 0.7)).sum::<f64>() / len as f64;
+    assert!((var - 1.0).abs() < 0.3, "N(0, 1) noise: variance {var}");
+    err("no images", app.sample_latents(0, 0, t, seed));
+    err("negative temperature", app.sample_latents(0, 1, -1.0, seed));
+    // the page's other model facts
+    assert_eq!(app.param_count(), params.map.values().map(|t| t.data.len()).sum::<usize>());
+    assert!(!app.is_software_adapter(), "the CPU model is no WebGPU adapter");
+    assert!(app.simd128(), "the page's wasm is built with SIMD128 (.cargo/config.toml)");
+    let gpu = load_app(&bytes, false).await;
+    assert!(gpu.is_software_adapter(), "headless Chromium's SwiftShader is a software adapter ({})", gpu.backend());
+}
+
+/// `bits_per_dim` of one image matches the library's with the same dequantisation noise.
+#[wasm_bindgen_test]
+async fn glow_app_bits_per_dim_matches_the_library() {
+    let (cfg, params, bytes) = weights_file();
+    let app = load_app(&bytes, true).await;
+    let imgs = images(&cfg, 2);
+    let mut m = Glow::from_params(cfg.clone(), params, CpuBackend::<f64>::new()).expect("model");
+    for i in 0..2 {
+        // (the noise of an image depends on its index in the batch: one image at a time)
+        let w = m.bits_per_dim(&image(&cfg, &imgs, i), 1, None, 9).await.expect("bits_per_dim")[0];
+        let got = ok("bits_per_dim", app.bits_per_dim(as_rgba(&image(&cfg, &imgs, i)), 9).await);
+        console_log!("image {i}: {got:.5} bits/dim (f64 reference {w:.5})");
+        assert!((got - w).abs() < 1e-3, "image {i}: {got} vs {w}");
+        assert!(got.is_finite() && got > 0.0);
+    }
+}

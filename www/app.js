@@ -1,57 +1,30 @@
-// The page: wires the panels to the model (www/engine.js, in a worker: www/client.js) and the
-// canvases (www/pixels.js). `?cpu=1` forces the CPU backend; `?model=URL` loads another
-// same-origin model; `?worker=0` runs the model on the main thread.
-import { cameraAvailable, closeCamera, grabFrame, openCamera } from './camera.js';
+// The page: boots the model's engine (www/client.js: a worker running www/engine.js), loads the
+// default model and wires the panels (photos.js, morph.js, editor.js, export.js). `?cpu=1`
+// forces the CPU backend, `?gpu=1` WebGPU (otherwise a software WebGPU adapter is timed against
+// the CPU and the faster one runs the model); `?model=URL` loads another same-origin model;
+// `?worker=0` runs the model on the main thread; `?workers=N` splits CPU batches over N workers.
 import { startEngine } from './client.js';
-import { Cropper } from './crop.js';
-import { drawImages, tile } from './pixels.js';
-import { fetchBytes, latest, Queue } from './util.js';
+import { edit, hideDirections, showDirections, wireEditor } from './editor.js';
+import { wireSaving } from './export.js';
+import { interpolate, stopMorph, wireMorph } from './morph.js';
+import { call, fillEndpoints, job, N_SAMPLES, page } from './page.js';
+import { dropLatents, encodeCrop, reencodeAll, wirePhotos } from './photos.js';
+import { drawImages } from './pixels.js';
+import { resetTeaching, wireTeaching } from './teach.js';
+import { forgetTypical, loadTypical } from './typical.js';
+import { $, backendReason, setStatus, showError, showNotice, showSummary } from './ui.js';
+import { fetchBytes, latest } from './util.js';
 
-const N_SAMPLES = 8;
 const GRID_COLS = 4;
+const MAX_SEED = 2 ** 32 - 1;
 const params = new URLSearchParams(location.search);
-const forceCpu = params.get('cpu') === '1';
+const forced = params.get('cpu') === '1' ? 'cpu' : params.get('gpu') === '1' ? 'gpu' : null;
 const useWorker = params.get('worker') !== '0';
 const defaultModel = params.get('model') || 'www/models/default.safetensors';
-
-const $ = (id) => document.getElementById(id);
-const queue = new Queue();
-
-/** The model's engine (`call(method, ...args)`), set by boot. */
-let engine = null;
-
-const state = {
-  info: null, // the loaded model (www/engine.js `describe`)
-  loading: true, // loading phases go to the status line
-  w: 0, h: 0,
-  samples: null, // RGBA of the last batch
-  version: 0, // bumped whenever the samples or the photo change (the morph frames depend on them)
-  photo: null, // flat latent of the encoded photo
-  latents: new Map(), // interpolation endpoints by <select> value
-};
-
-function setStatus(text, progress) {
-  $('status').textContent = text;
-  if (progress === undefined) $('progress').removeAttribute('value');
-  else $('progress').value = progress;
-}
-
-function showError(message) {
-  $('error').textContent = message;
-  $('error').hidden = !message;
-}
-
-const ms = (t0) => performance.now() - t0;
-
-/** Runs a model job in the queue; errors are shown (the engine recovers a lost device itself). */
-async function job(fn) {
-  try {
-    return await queue.run(fn);
-  } catch (e) {
-    showError(e?.message ?? String(e));
-    return undefined;
-  }
-}
+// workers sharing a batch on the CPU path (?workers=N; default: one per core, at most 4)
+const workers = Math.max(1, Math.min(8, Number(params.get('workers')) || Math.min(4, navigator.hardwareConcurrency || 1)));
+const attributesOf = (url) => url.replace(/\.safetensors$/, '.attributes.safetensors');
+let defaultBytes = null; // the default model's file (to recognise it when loaded again)
 
 /** Every progress event of this page load, in order (the e2e test reads it). */
 const progressLog = [];
@@ -61,10 +34,10 @@ function onEngineEvent(ev) {
   if (ev.type === 'progress') {
     progressLog.push({ phase: ev.phase, done: ev.done, total: ev.total, at: Math.round(performance.now()) });
     document.body.dataset.phase = ev.phase;
-    if (state.loading || ev.phase === 'recover') setStatus(ev.text, ev.total ? ev.done / ev.total : undefined);
+    if (page.loading || ev.phase === 'recover') setStatus(ev.text, ev.total ? ev.done / ev.total : undefined);
   } else if (ev.type === 'recovered') {
     showInfo(ev.info);
-    const where = ev.info.isGpu ? 'the model was rebuilt on a new WebGPU device' : 'now running on the CPU (slower)';
+    const where = ev.info.isGpu ? 'the model was rebuilt on a new WebGPU device' : 'now running on the CPU';
     showNotice(`The WebGPU device was lost; ${where}.`, ev.reason);
     document.body.dataset.deviceLosses = String(Number(document.body.dataset.deviceLosses || 0) + 1);
     setStatus('Ready', 1);
@@ -72,301 +45,133 @@ function onEngineEvent(ev) {
 }
 
 function showInfo(info) {
-  state.info = info;
-  $('backend').textContent = info.backend + (engine.where === 'worker' ? ' · in a worker thread' : ' · on the main thread');
+  page.info = info;
+  $('backend').textContent = info.backend + (page.engine.where === 'worker' ? ' · in a worker thread' : ' · on the main thread');
   document.body.dataset.backend = info.isGpu ? 'webgpu' : 'cpu';
-  document.body.dataset.engine = engine.where;
-}
-
-/** A plain notice; `detail` (e.g. why WebGPU failed) goes to its tooltip and the console. */
-function showNotice(text, detail) {
-  $('notice').textContent = text;
-  $('notice').title = detail ?? '';
-  $('notice').hidden = !text;
-  if (detail) console.info(`${text} ${detail}`);
+  document.body.dataset.backendWhy = info.choice?.why ?? '';
+  document.body.dataset.engine = page.engine.where;
+  const r = backendReason(info, { forced, where: page.engine.where, whyMain: page.engine.why });
+  $('backend-why').textContent = r.why;
+  return r;
 }
 
 /** Builds a model from `bytes` and makes it current; the previous one stays if this throws. */
-async function useModel(bytes, cpu) {
-  const info = await engine.call('load', bytes, cpu);
-  showInfo(info);
-  state.w = info.width;
-  state.h = info.height;
-  state.samples = null;
-  state.photo = null;
-  state.latents.clear();
-  $('model-info').textContent = JSON.stringify(info.config, null, 2);
-  $('edit-panel').hidden = true; // directions belong to one model (loadAttributes shows them)
-  setPlaying(false);
-  anim.frames = null;
-  $('strip').hidden = true;
-  $('morph').hidden = true;
-  const notes = [];
-  if (cpu && forceCpu) notes.push('CPU forced by ?cpu=1: running on the CPU, slower.');
-  else if (!info.isGpu) notes.push('No WebGPU: running on the CPU, slower.');
-  if (engine.where === 'main') notes.push(`The model runs on the main thread (${engine.why}): the page may pause during long jobs.`);
-  showNotice(notes.join(' '), [info.gpuError, engine.why].filter(Boolean).join('; '));
-  for (const id of ['original', 'reconstruction', 'interp', 'edited']) {
+async function useModel(bytes) {
+  const info = await call('load', bytes, forced ?? 'auto', workers);
+  const r = showInfo(info);
+  page.w = info.width;
+  page.h = info.height;
+  page.samples = null;
+  page.latents.clear();
+  dropLatents();
+  showSummary(info);
+  hideDirections(); // directions belong to one model (loadDirections shows them)
+  resetTeaching();
+  forgetTypical();
+  $('edit-panel').hidden = false;
+  stopMorph();
+  showNotice(r.notice, [info.gpuError, page.engine.why].filter(Boolean).join('; '));
+  for (const id of ['original', 'reconstruction', 'interp', 'edited', 'edit-before']) {
     const c = $(id);
-    c.width = state.w;
-    c.height = state.h;
-    c.getContext('2d').clearRect(0, 0, state.w, state.h);
+    c.width = page.w;
+    c.height = page.h;
+    c.getContext('2d').clearRect(0, 0, page.w, page.h);
+    delete c.dataset.shows;
   }
+  for (const b of document.querySelectorAll('button.save-png')) b.disabled = true;
   $('encode-time').textContent = '';
   fillEndpoints();
 }
 
-function fillEndpoints() {
-  for (const [id, def] of [['interp-a', 's0'], ['interp-b', 's1'], ['edit-src', 's0']]) {
-    const sel = $(id);
-    const keep = sel.value;
-    sel.replaceChildren();
-    for (let i = 0; i < N_SAMPLES; i++) sel.add(new Option(`sample ${i + 1}`, `s${i}`));
-    if (state.photo) sel.add(new Option('encoded photo', 'photo'));
-    sel.value = [...sel.options].some((o) => o.value === keep) ? keep : def;
-  }
+/** The seed box's value, or an error message: a whole number in 0 … 2^32 − 1, never wrapped. */
+export function parseSeed(text) {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) return { error: `The seed must be a whole number from 0 to ${MAX_SEED}; "${text}" is not.` };
+  const v = Number(t);
+  if (v > MAX_SEED) return { error: `The seed must be at most ${MAX_SEED}; ${t} is larger.` };
+  return { seed: v };
 }
 
 async function sample() {
   const t = Number($('temperature').value);
-  const seed = Number($('seed').value) >>> 0;
-  await job(async () => {
+  const { seed, error } = parseSeed($('seed').value);
+  $('seed').setAttribute('aria-invalid', String(!!error));
+  if (error) return showError(error, 'sample');
+  $('grid').classList.add('stale');
+  $('sample-time').textContent = `Sampling ${N_SAMPLES} faces at T = ${t.toFixed(2)}, seed ${seed}…`;
+  await job('sample', async () => {
     const t0 = performance.now();
-    const rgba = await engine.call('sample', N_SAMPLES, t, seed);
-    const took = ms(t0);
-    state.samples = rgba;
-    state.version++;
-    for (const k of [...state.latents.keys()]) if (k.startsWith('s')) state.latents.delete(k);
-    drawImages($('grid'), rgba, N_SAMPLES, state.w, state.h, GRID_COLS);
+    const rgba = await call('sample', N_SAMPLES, t, seed);
+    const took = performance.now() - t0;
+    page.samples = rgba;
+    page.version++;
+    page.latents.clear();
+    drawImages($('grid'), rgba, N_SAMPLES, page.w, page.h, GRID_COLS);
+    $('grid').setAttribute('aria-label', `${N_SAMPLES} samples at temperature ${t.toFixed(2)}, seed ${seed}`);
     $('sample-time').textContent =
       `${N_SAMPLES} samples in ${took.toFixed(0)} ms (${(took / N_SAMPLES).toFixed(1)} ms each) · T = ${t.toFixed(2)}, seed ${seed}`;
     document.body.dataset.sampleMs = took.toFixed(1);
-    showError('');
   });
+  $('grid').classList.remove('stale');
   await interpolate();
-  if (!$('edit-panel').hidden) await edit();
+  await edit();
 }
 const sampleLatest = latest(sample);
 
-/** The flat latent behind an interpolation endpoint (encoding a sample is exact). */
-async function endpoint(key) {
-  if (key === 'photo') return state.photo;
-  if (!state.latents.has(key)) {
-    if (!state.samples) return null;
-    const i = Number(key.slice(1));
-    state.latents.set(key, await engine.call('encode', tile(state.samples, i, state.w, state.h)));
-  }
-  return state.latents.get(key);
-}
-
-const interpolate = latest(async () => {
-  const t = Number($('interp-t').value);
-  await job(async () => {
-    const [ka, kb] = [$('interp-a').value, $('interp-b').value];
-    const a = await endpoint(ka);
-    const b = await endpoint(kb);
-    if (!a || !b) return;
-    const t0 = performance.now();
-    const img = await engine.call('decode', await engine.call('interpolate', a, b, t));
-    drawImages($('interp'), img, 1, state.w, state.h);
-    $('interp').dataset.shows = `${ka} ${kb} ${t}`; // what is drawn (the e2e test waits on it)
-    $('interp-time').textContent = `t = ${t.toFixed(2)} · decoded in ${ms(t0).toFixed(0)} ms`;
-  });
-});
-
-/** Attribute directions shipped beside a model (`<model>.attributes.safetensors`): one slider
- * each, `z + Σ α·d` on the chosen image; the panel stays hidden when there are none. */
-async function loadAttributes(modelUrl) {
-  $('edit-panel').hidden = true;
-  const url = modelUrl.replace(/\.safetensors$/, '.attributes.safetensors');
-  let names;
+/** The directions beside a model URL (`<model>.attributes.safetensors`), when there are some. */
+async function loadDirectionsFrom(url) {
+  let bytes;
   try {
-    const bytes = await fetchBytes(url);
-    names = await engine.call('loadAttributes', bytes);
+    bytes = await fetchBytes(attributesOf(url));
   } catch (e) {
-    console.info(`no attribute directions for ${modelUrl}: ${e?.message ?? e}`);
+    console.info(`no attribute directions for ${url}: ${e?.message ?? e}`);
     return;
   }
-  const box = $('sliders');
-  box.replaceChildren();
-  // the attributes people reach for first, then the rest in the file's (alphabetical) order
-  const first = ['Smiling', 'Male', 'Young', 'Blond_Hair', 'Black_Hair', 'Eyeglasses', 'Wearing_Hat', 'Bald', 'Mustache', 'Heavy_Makeup'];
-  const rank = (n) => (first.includes(n) ? first.indexOf(n) : first.length);
-  const order = [...names.keys()].sort((a, b) => rank(names[a]) - rank(names[b]) || a - b);
-  for (const i of order) {
-    const name = names[i];
-    const label = document.createElement('label');
-    label.textContent = name.replace(/_/g, ' ');
-    const input = Object.assign(document.createElement('input'), { type: 'range', min: -1, max: 1, step: 0.05, value: 0 });
-    input.dataset.index = String(i);
-    input.addEventListener('input', () => edit());
-    label.append(input);
-    box.append(label);
-  }
-  $('edit-panel').hidden = false;
+  await job('model', () => showDirections(bytes, url));
+  await edit();
 }
 
-const edit = latest(async () => {
-  await job(async () => {
-    const z = await endpoint($('edit-src').value);
-    if (!z) return;
-    // by direction index (the sliders are shown in another order)
-    const alphas = [];
-    for (const s of $('sliders').querySelectorAll('input')) alphas[Number(s.dataset.index)] = Number(s.value);
-    const t0 = performance.now();
-    const img = await engine.call('decode', await engine.call('edit', z, alphas));
-    drawImages($('edited'), img, 1, state.w, state.h);
-    $('edited').dataset.shows = alphas.join(' '); // the weights drawn (the e2e test waits on it)
-    $('edit-time').textContent = `decoded in ${ms(t0).toFixed(0)} ms`;
+const sameBytes = (a, b) => a && b && a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** A model from the user's file or the default model's bytes; the previous one stays on error. */
+async function switchModel(bytes, name, isDefault) {
+  showError('', 'model');
+  setStatus(`Loading ${name}…`);
+  page.loading = true;
+  const ok = await job('model', async () => {
+    try {
+      await useModel(bytes);
+      return true;
+    } catch (e) {
+      throw new Error(`Could not load ${name}; the previous model stays loaded.\n${e?.message ?? e}`);
+    }
   });
-});
-
-const STRIP = 8;
-
-/** The whole interpolation as one strip of STRIP frames (t = 0 … 1), decoded in one batch. */
-async function renderStrip() {
-  await job(async () => {
-    const a = await endpoint($('interp-a').value);
-    const b = await endpoint($('interp-b').value);
-    if (!a || !b) return;
-    const t0 = performance.now();
-    const img = await engine.call('morph', a, b, STRIP);
-    drawImages($('strip'), img, STRIP, state.w, state.h, STRIP);
-    $('strip').hidden = false;
-    $('interp-time').textContent = `morph of ${STRIP} frames decoded in ${ms(t0).toFixed(0)} ms`;
-  });
-}
-
-/** A picture file into the crop box (which then encodes its default square). */
-/** The morph as an animation: ANIM frames (one batched decode), played back and forth. */
-const ANIM = 16;
-const FPS = 12;
-const anim = { frames: null, key: '', playing: false, loading: false, i: 0, dir: 1, last: 0 };
-const morphKey = () => `${$('interp-a').value}|${$('interp-b').value}|${state.version}`;
-
-async function morphFrames() {
-  const key = morphKey();
-  if (anim.frames && anim.key === key) return anim.frames;
-  anim.loading = true;
-  try {
-    const frames = await job(async () => {
-      const a = await endpoint($('interp-a').value);
-      const b = await endpoint($('interp-b').value);
-      return a && b ? engine.call('morph', a, b, ANIM) : null;
-    });
-    if (frames) Object.assign(anim, { frames, key, i: 0, dir: 1 });
-    return frames;
-  } finally {
-    anim.loading = false;
+  if (ok) {
+    $('model-default').hidden = isDefault;
+    document.body.dataset.model = isDefault ? 'default' : 'user';
+    if (isDefault) await Promise.all([loadDirectionsFrom(defaultModel), loadTypical(defaultModel)]);
+    await sample();
+    await reencodeAll(); // the photos, through the new model
   }
-}
-
-function setPlaying(on) {
-  anim.playing = on;
-  $('morph-play').textContent = on ? '❚❚ Pause' : '▶ Play the morph';
-  $('morph-play').setAttribute('aria-pressed', String(on));
-  document.body.dataset.morphPlaying = on ? '1' : '0';
-}
-
-async function toggleMorph() {
-  if (anim.playing) return setPlaying(false);
-  setPlaying(true);
-  if (!(await morphFrames())) return setPlaying(false);
-  $('morph').hidden = false;
-  anim.last = 0;
-  requestAnimationFrame(tick);
-}
-
-function tick(t) {
-  if (!anim.playing) return;
-  if (t - anim.last >= 1000 / FPS) {
-    anim.last = t;
-    const size = state.w * state.h * 4;
-    drawImages($('morph'), anim.frames.subarray(anim.i * size, (anim.i + 1) * size), 1, state.w, state.h);
-    if (anim.i + anim.dir < 0 || anim.i + anim.dir >= ANIM) anim.dir = -anim.dir;
-    anim.i += anim.dir;
-    // new endpoints while playing: fetch their frames, keep playing
-    if (anim.key !== morphKey() && !anim.loading) morphFrames();
-  }
-  requestAnimationFrame(tick);
-}
-
-async function encodeFile(file) {
-  if (!file || !state.info) return;
-  showError('');
-  let bmp;
-  try {
-    bmp = await createImageBitmap(file);
-  } catch (e) {
-    showError(`could not read ${file.name} as an image: ${e?.message ?? e}`);
-    return;
-  }
-  cropper.setSource(bmp, bmp.width, bmp.height, file.name);
-  bmp.close();
-}
-
-/** Encodes the crop box's square: the input as the model sees it, and decode(encode(x)). */
-const encodeCrop = latest(async () => {
-  if (!cropper.ready || !state.info) return;
-  $('crop-help').hidden = false;
-  const pixels = cropper.pixels(state.w, state.h);
-  const { x, y, s } = cropper.rect;
-  const file = { name: `${cropper.name} [${s}x${s} at ${x},${y}]` };
-  await job(async () => {
-    drawImages($('original'), await engine.call('prepareImage', pixels), 1, state.w, state.h);
-    const t0 = performance.now();
-    const z = await engine.call('encode', pixels);
-    const tEnc = ms(t0);
-    const back = await engine.call('decode', z);
-    drawImages($('reconstruction'), back, 1, state.w, state.h);
-    state.photo = z;
-    state.version++;
-    $('encode-time').textContent = `${file.name}: encoded in ${tEnc.toFixed(0)} ms, decoded in ${(ms(t0) - tEnc).toFixed(0)} ms`;
-    document.body.dataset.encodeMs = tEnc.toFixed(1);
-  });
-  fillEndpoints();
-  if ($('interp-a').value === 'photo' || $('interp-b').value === 'photo') await interpolate();
-});
-
-const cropper = new Cropper($('crop'), () => encodeCrop());
-
-/** The camera: a preview, and Capture sends the frame to the crop box. */
-let cameraStream = null;
-async function startCamera() {
-  showError('');
-  try {
-    cameraStream = await openCamera($('camera-video'));
-    $('camera').hidden = false;
-  } catch (e) {
-    showError(`The camera could not be opened: ${e?.message ?? e}`);
-  }
-}
-function stopCamera() {
-  closeCamera($('camera-video'), cameraStream);
-  cameraStream = null;
-  $('camera').hidden = true;
+  page.loading = false;
+  setStatus(ok ? `Loaded ${name}` : 'Ready');
 }
 
 async function loadWeightsFile(file) {
   if (!file) return;
-  showError('');
-  setStatus(`Loading ${file.name}…`);
   const bytes = new Uint8Array(await file.arrayBuffer());
-  state.loading = true;
-  const ok = await job(async () => {
-    try {
-      await useModel(bytes, forceCpu);
-      return true;
-    } catch (e) {
-      throw new Error(`Could not load ${file.name}; the previous model stays loaded.\n${e?.message ?? e}`);
-    }
-  });
-  if (ok) {
-    await sample();
-    await encodeCrop(); // the photo in the crop box, through the new model
+  await switchModel(bytes, file.name, sameBytes(bytes, defaultBytes));
+}
+
+async function loadAttributesFile(file) {
+  if (!file || !page.info) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const r = await job('model', () => showDirections(bytes, file.name).then(() => true));
+  if (r) {
+    setStatus(`Loaded the attribute directions ${file.name}`);
+    await edit();
   }
-  state.loading = false;
-  setStatus(ok ? `Loaded ${file.name}` : 'Ready');
+  else $('model-error').textContent = `Could not load ${file.name} as attribute directions for this model: ${$('model-error').textContent}`;
 }
 
 function wire() {
@@ -379,45 +184,34 @@ function wire() {
     $('seed').value = String(Math.floor(Math.random() * 2 ** 32));
     sampleLatest();
   });
-  $('interp-t').addEventListener('input', () => interpolate());
-  $('interp-a').addEventListener('change', () => interpolate());
-  $('interp-b').addEventListener('change', () => interpolate());
-  $('strip-render').addEventListener('click', () => renderStrip());
-  $('morph-play').addEventListener('click', () => toggleMorph());
-  $('edit-src').addEventListener('change', () => edit());
-  $('edit-reset').addEventListener('click', () => {
-    for (const s of $('sliders').querySelectorAll('input')) s.value = '0';
-    edit();
+  $('weights-input').addEventListener('change', (e) => {
+    loadWeightsFile(e.target.files[0]);
+    e.target.value = ''; // choosing the same file again loads it again
   });
-  $('photo-input').addEventListener('change', (e) => {
-    encodeFile(e.target.files[0]);
-    e.target.value = ''; // picking the same file again reloads it
+  $('attributes-input').addEventListener('change', (e) => {
+    loadAttributesFile(e.target.files[0]);
+    e.target.value = '';
   });
-  $('camera-offer').hidden = !cameraAvailable();
-  $('camera-open').addEventListener('click', () => startCamera());
-  $('camera-close').addEventListener('click', () => stopCamera());
-  $('camera-capture').addEventListener('click', () => {
-    const v = $('camera-video');
-    if (v.videoWidth) cropper.setSource(grabFrame(v), v.videoWidth, v.videoHeight, 'camera');
+  $('model-default').addEventListener('click', () => defaultBytes && switchModel(defaultBytes, defaultModel, true));
+  wirePhotos(async (key) => {
+    // a new photo: the edit panel shows it, the interpolation redraws when it is an endpoint
+    if ($('edit-src').querySelector(`option[value="${key}"]`)) $('edit-src').value = key;
+    if ([$('interp-a').value, $('interp-b').value].includes(key)) await interpolate();
+    await edit();
   });
-  $('weights-input').addEventListener('change', (e) => loadWeightsFile(e.target.files[0]));
-  const drop = $('drop-zone');
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    drop.classList.remove('over');
-    encodeFile(e.dataTransfer.files[0]);
-  });
+  wireMorph();
+  wireEditor();
+  wireTeaching();
+  wireSaving();
 }
 
 async function boot() {
   wire();
   const t0 = performance.now();
-  engine = await startEngine({ useWorker, onEvent: onEngineEvent });
-  document.body.dataset.engine = engine.where;
+  page.engine = await startEngine({ useWorker, onEvent: onEngineEvent });
+  document.body.dataset.engine = page.engine.where;
   // test hooks (tests/e2e): the engine, and the progress events so far
-  window.glowDebug = { call: (m, ...a) => engine.call(m, ...a), progress: progressLog, where: engine.where };
+  window.glowDebug = { call, progress: progressLog, where: page.engine.where, parseSeed };
   try {
     setStatus('Downloading model…', 0);
     document.body.dataset.phase = 'download';
@@ -428,21 +222,24 @@ async function boot() {
       setStatus(total ? `Downloading model… ${mb} / ${(total / 1e6).toFixed(1)} MB` : `Downloading model… ${mb} MB`,
         total ? got / total : undefined);
     });
+    defaultBytes = bytes.slice();
     setStatus('Building the model…');
-    await queue.run(() => useModel(bytes, forceCpu));
-    await loadAttributes(defaultModel);
+    await page.queue.run(() => useModel(bytes));
+    document.body.dataset.model = 'default';
+    await Promise.all([loadDirectionsFrom(defaultModel), loadTypical(defaultModel)]);
   } catch (e) {
     setStatus('No model loaded');
     showError(`Could not load the default model (${defaultModel}): ${e?.message ?? e}\nLoad a .safetensors file below.`);
     document.body.dataset.state = 'error';
     return;
   }
-  setStatus(state.info.isGpu ? 'Compiling shaders and sampling…' : 'Sampling…');
+  setStatus(page.info.isGpu ? 'Compiling shaders and sampling…' : 'Sampling…');
   await sample();
-  state.loading = false;
+  await encodeCrop(); // a photo chosen while the model loaded
+  page.loading = false;
   // performance.now() counts from navigation: the time to first sample includes the download.
   document.body.dataset.firstSampleMs = performance.now().toFixed(0);
-  setStatus(`Ready: first samples ${performance.now().toFixed(0)} ms after opening the page (download, build and first batch: ${ms(t0).toFixed(0)} ms)`);
+  setStatus(`Ready: first samples ${performance.now().toFixed(0)} ms after opening the page (download, build and first batch: ${(performance.now() - t0).toFixed(0)} ms)`);
   document.body.dataset.state = 'ready';
   offline();
 }
@@ -459,7 +256,7 @@ async function offline() {
       // directions, when there are some) in the same cache
       const cache = await caches.open('glow-page-v1');
       await cache.add(defaultModel);
-      await cache.add(defaultModel.replace(/\.safetensors$/, '.attributes.safetensors')).catch(() => {});
+      await cache.add(attributesOf(defaultModel)).catch(() => {});
     }
     for (let i = 0; i < 600 && !(await caches.match(defaultModel)); i++) await new Promise((r) => setTimeout(r, 100));
     if (await caches.match(defaultModel)) {
@@ -472,16 +269,3 @@ async function offline() {
 }
 
 boot();
-
-// "Save PNG": the canvas as drawn (the model's resolution), downloaded from a local blob.
-for (const button of document.querySelectorAll('button.save-png')) {
-  button.addEventListener('click', () => {
-    $(button.dataset.canvas).toBlob((blob) => {
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(blob);
-      a.download = `glow-${button.dataset.canvas}.png`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    }, 'image/png');
-  });
-}

@@ -1,6 +1,6 @@
 // The square crop box over a loaded photo or camera frame: drag the square to move it, its
 // corner handle to resize it (arrow keys move it, shift + arrows resize it); `onChange(rect)`
-// fires when a move ends. `pixels(w, h)` renders the crop as the model's RGBA input.
+// fires when a move ends. `pixels(w, h, pad)` renders the crop as the model's RGBA input.
 
 export class Cropper {
   #root; #canvas; #box; #onChange;
@@ -24,8 +24,9 @@ export class Cropper {
     return this.rect.s > 0;
   }
 
-  /** Shows `image` (any canvas image source of `w`x`h`) with the largest centred square. */
-  setSource(image, w, h, name) {
+  /** Shows `image` (any canvas image source of `w`x`h`) with the square `rect` (default: the
+   * largest centred one); `silent` skips `onChange` (a photo slot shown again). */
+  setSource(image, w, h, name, rect = null, silent = false) {
     this.#canvas.width = w;
     this.#canvas.height = h;
     this.#canvas.getContext('2d').drawImage(image, 0, 0);
@@ -33,8 +34,13 @@ export class Cropper {
     this.name = name;
     const s = Math.min(w, h);
     this.#root.hidden = false;
-    this.set({ x: Math.floor((w - s) / 2), y: Math.floor((h - s) / 2), s });
-    this.#onChange(this.rect);
+    this.set(rect ?? { x: Math.floor((w - s) / 2), y: Math.floor((h - s) / 2), s });
+    if (!silent) this.#onChange(this.rect);
+  }
+
+  /** The shown image (the canvas itself: copy it to keep it). */
+  get source() {
+    return this.#canvas;
   }
 
   /** Moves the square to `r` (clamped to the image, at least `min` pixels). */
@@ -51,15 +57,16 @@ export class Cropper {
     Object.assign(this.#box.dataset, { x: String(x), y: String(y), s: String(s) });
   }
 
-  /** The crop as `w`x`h` RGBA: crops no larger than that are centred unscaled on black (as
-   * MNIST digits are padded in training); larger ones are resized to fit. */
-  pixels(w, h) {
+  /** The crop as `w`x`h` RGBA, resized to fit (small crops scaled up, smoothly), transparent
+   * pixels on black. With `pad`, crops no larger than that are centred unscaled on black
+   * instead (as MNIST digits are padded in training; the page asks for it on grey models). */
+  pixels(w, h, pad = false) {
     const { x, y, s } = this.rect;
     const c = new OffscreenCanvas(w, h);
     const ctx = c.getContext('2d', { willReadFrequently: true });
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, w, h);
-    if (s <= w && s <= h) {
+    if (pad && s <= w && s <= h) {
       ctx.drawImage(this.#canvas, x, y, s, s, Math.floor((w - s) / 2), Math.floor((h - s) / 2), s, s);
     } else {
       ctx.imageSmoothingQuality = 'high';

@@ -4,11 +4,16 @@
 //   { type: 'progress', phase, text, done?, total? }   loading phases, pipelines built / total
 //   { type: 'recovered', reason, info }                  the WebGPU device was lost and rebuilt
 import { GlowApp, initWasm } from './glow.js';
+import { Pool } from './pool.js';
 import { Queue } from './util.js';
 
 /** What the page needs to know about a loaded model. */
-function describe(app) {
+function describe(app, choice = {}, workers = 1) {
   return {
+    workers, // workers sharing a CPU batch (www/pool.js)
+    choice, // { why, cpuMs?, gpuMs? }: why this backend (the probe's times on a software adapter)
+    simd: app.simd128(),
+    params: app.param_count(),
     width: app.width(),
     height: app.height(),
     channels: app.channels(),
@@ -21,6 +26,19 @@ function describe(app) {
   };
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Milliseconds of the second of two runs of `f` (the first warms caches, or compiles). */
+async function timed(f) {
+  await f();
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+}
+
+/** The probe's budget for the GPU (its first run compiles shaders): past it the CPU wins. */
+const probeBudget = (cpuMs) => Math.max(3000, 10 * cpuMs);
+
 /** Messages of a failed call that mean the device is gone (recover, then retry once). */
 const LOST = /device lost|WebGPU error|buffer mapping/i;
 
@@ -29,9 +47,12 @@ export class Engine {
   #queue = new Queue();
   #app = null;
   #bytes = null; // the model's file, to rebuild it after a lost device
-  #forceCpu = false;
+  #mode = 'auto'; // 'auto' (probe on a software adapter), 'cpu' or 'gpu'
+  #choice = {};
   #attributes = null; // the attribute directions' file, reloaded with the model
   #recoverOnCpu = false; // test hook: the next rebuild after a loss takes the CPU
+  #pool = null; // CPU helper workers (www/pool.js), when the model runs on the CPU
+  #workers = 1; // workers asked for on the CPU
 
   constructor(emit) {
     this.#emit = emit;
@@ -61,6 +82,8 @@ export class Engine {
         return this.#need().interpolate(...args);
       case 'edit':
         return this.#need().edit(...args);
+      case 'bitsPerDim':
+        return this.#guarded((app) => app.bits_per_dim(...args));
       case 'prepareImage':
         return this.#need().prepare_image(...args);
       case 'pipelineCount':
@@ -71,24 +94,53 @@ export class Engine {
         // a loss after which no new WebGPU device can be had: the rebuild takes the CPU
         this.#recoverOnCpu = true;
         return this.#need().debug_destroy_device();
-      case 'sample':
+      case 'sample': {
+        const [n, t, seed] = args;
+        if (this.#pool && n > 1) {
+          const app = this.#need();
+          return this.#pool.decode(n, app.latent_len(), (s, c) => app.sample_latents(s, c, t, seed), (f, c) => app.decode_many(f, c));
+        }
         return this.#guarded((app) => app.sample(...args));
+      }
       case 'encode':
         return this.#guarded((app) => app.encode(...args));
       case 'decode':
         return this.#guarded((app) => app.decode(...args));
       case 'decodeMany':
-        return this.#guarded((app) => app.decode_many(...args));
+        return this.#decodeMany(...args);
       case 'morph': {
         // frames t = 0 … 1 of (1-t)a + tb, decoded in one batch
         const [a, b, frames] = args;
         const app = this.#need();
         const flats = new Float64Array(frames * a.length);
         for (let i = 0; i < frames; i++) flats.set(app.interpolate(a, b, i / (frames - 1)), i * a.length);
-        return this.#guarded((g) => g.decode_many(flats, frames));
+        return this.#decodeMany(flats, frames);
       }
+      case 'workers':
+        return this.#pool?.size ?? 1;
       default:
         throw new Error(`unknown engine call ${method}`);
+    }
+  }
+
+  /** `n` flat latents end to end, decoded (split over the CPU helpers when there are some). */
+  #decodeMany(flats, n) {
+    if (!this.#pool || n < 2) return this.#guarded((app) => app.decode_many(flats, n));
+    const app = this.#need();
+    const len = app.latent_len();
+    return this.#pool.decode(n, len, (s, c) => flats.slice(s * len, (s + c) * len), (f, c) => app.decode_many(f, c));
+  }
+
+  /** The CPU helpers for `app` (none on the GPU, or when one worker is asked for). */
+  async #startPool(app, bytes) {
+    this.#pool?.close();
+    this.#pool = null;
+    if (app.is_gpu() || this.#workers < 2 || typeof Worker === 'undefined') return;
+    this.#progress('workers', `Starting ${this.#workers - 1} more CPU workers…`);
+    try {
+      this.#pool = await Pool.start(bytes, this.#workers - 1);
+    } catch (e) {
+      console.warn(`CPU helper workers unavailable, one worker runs the model: ${e?.message ?? e}`);
     }
   }
 
@@ -97,17 +149,41 @@ export class Engine {
     return this.#app;
   }
 
-  /** Builds a model from `bytes`; the previous one stays if this throws. */
-  async #load(bytes, forceCpu) {
+  /** Builds a model from `bytes` on the backend `mode` asks for ('auto': WebGPU, unless the
+   * adapter is a software renderer and the CPU ran a face faster); the previous one stays if
+   * this throws. */
+  async #load(bytes, mode = 'auto', workers = 1) {
     this.#progress('wasm', 'Starting WebAssembly…');
     await initWasm();
-    this.#progress('device', forceCpu ? 'Building the model on the CPU…' : 'Opening WebGPU and uploading the weights…');
-    const next = await GlowApp.load(bytes, forceCpu);
+    const cpu = mode === 'cpu';
+    this.#progress('device', cpu ? 'Building the model on the CPU…' : 'Opening WebGPU and uploading the weights…');
+    let next = await GlowApp.load(bytes, cpu);
+    let choice = { why: cpu ? 'asked for' : next.is_gpu() ? 'hardware' : 'no-webgpu' };
+    if (mode === 'auto' && next.is_gpu() && next.is_software_adapter()) [next, choice] = await this.#probe(next, bytes);
+    this.#workers = workers;
+    await this.#startPool(next, bytes);
     this.#install(next);
     this.#bytes = bytes;
-    this.#forceCpu = forceCpu;
+    this.#mode = mode;
+    this.#choice = choice;
     this.#attributes = null;
-    return describe(next);
+    return describe(next, choice, this.#pool?.size ?? 1);
+  }
+
+  /** A software WebGPU adapter: one face on the CPU and on it, timed; the faster one stays. */
+  async #probe(gpu, bytes) {
+    this.#progress('probe', 'The WebGPU adapter is a software renderer: timing one face on it and on the CPU…');
+    const cpu = await GlowApp.load(bytes, true);
+    const cpuMs = await timed(() => cpu.sample(1, 0.7, 1));
+    const budget = probeBudget(cpuMs);
+    const gpuRun = timed(() => gpu.sample(1, 0.7, 1)).catch(() => Infinity);
+    const gpuMs = await Promise.race([gpuRun, sleep(budget).then(() => Infinity)]);
+    if (gpuMs < cpuMs) {
+      cpu.free();
+      return [gpu, { why: 'probe-gpu', cpuMs, gpuMs }];
+    }
+    gpuRun.then(() => gpu.free()); // a run past the budget still holds it
+    return [cpu, { why: 'probe-cpu', cpuMs, gpuMs: Number.isFinite(gpuMs) ? gpuMs : null, budget }];
   }
 
   /** Makes `app` current: reports its pipeline builds and watches its device. */
@@ -130,11 +206,12 @@ export class Engine {
   /** After a lost device: the same model on a new WebGPU device (or the CPU when that fails). */
   async #recover(reason) {
     this.#progress('recover', 'The WebGPU device was lost: rebuilding the model…');
-    const next = await GlowApp.load(this.#bytes, this.#forceCpu || this.#recoverOnCpu);
+    const next = await GlowApp.load(this.#bytes, this.#mode === 'cpu' || this.#recoverOnCpu);
     this.#recoverOnCpu = false;
+    await this.#startPool(next, this.#bytes);
     this.#install(next);
     if (this.#attributes) next.load_attributes(this.#attributes);
-    const info = describe(next);
+    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' }, this.#pool?.size ?? 1);
     this.#emit({ type: 'recovered', reason, info });
   }
 

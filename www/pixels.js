@@ -1,4 +1,5 @@
 // Pixels between files, canvases and the model's RGBA buffers.
+import { markDrawn } from './export.js';
 
 /** Draws `n` RGBA images of `w`x`h` into `canvas` as a grid of `cols` columns. */
 export function drawImages(canvas, rgba, n, w, h, cols = n) {
@@ -14,6 +15,16 @@ export function drawImages(canvas, rgba, n, w, h, cols = n) {
     ctx.putImageData(new ImageData(px, w, h), (i % cols) * w, Math.floor(i / cols) * h);
   }
   canvas.dataset.version = String(Number(canvas.dataset.version || 0) + 1);
+  markDrawn(canvas.id);
+}
+
+/** What a source image holds that the model cannot take as is: how many pixels are (partly)
+ * transparent. `canvas` is the source drawn at its own size. */
+export function transparentPixels(canvas) {
+  const d = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i] < 255) n++;
+  return n;
 }
 
 /** The `i`-th image of a batch of RGBA images. */

@@ -1,0 +1,337 @@
+// One end-to-end case per defect of issue 13, and the two photo slots: the backend probe on a
+// software adapter, the edit panel following a new photo, directions coming back with the
+// default model (and loadable beside user weights), keyboard reachability and names, a photo
+// chosen during the load, small / transparent / tiny pictures, busy states, the editor in view,
+// exports, the seed box, errors beside their panel, the model summary. Screenshots of every panel.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  browserFor, check, differing, drawn, encodePhoto, launch, MODEL, meanAbsDiff, modelConfig, newPage, open, OUT, pixels, ready,
+  results, sharedCases, shot, slide, spread, test, testPhoto, TIMEOUT, url, version,
+} from './lib.mjs';
+import { png, pngSize } from './png.mjs';
+
+const browser = browserFor('defects', { acceptDownloads: true }); // one browser for these cases
+export const closeAll = () => browser.close();
+
+/** Cases on a shared ?cpu=1 page (fast here) with a test photo in slot 1. */
+const onCpu = sharedCases(async () => {
+  const page = await open(await browser(), { cpu: '1' }, 'cpu-page.png');
+  const cfg = await modelConfig(page);
+  await encodePhoto(page, testPhoto(cfg));
+  return { page, cfg };
+});
+
+const seedError = (page) => page.evaluate(() => (document.getElementById('sample-error').hidden ? '' : document.getElementById('sample-error').textContent));
+
+test('backend: on a software WebGPU adapter a timed probe picks the faster CPU and the page says why', async () => {
+  const page = await open(await browser(), {}, '20-probe.png');
+  const st = await page.evaluate(() => ({
+    backend: document.body.dataset.backend, why: document.body.dataset.backendWhy,
+    reason: document.getElementById('backend-why').textContent, notice: document.getElementById('notice').textContent,
+    phases: window.glowDebug.progress.map((p) => p.phase),
+  }));
+  console.log(`probe: ${st.reason}`);
+  check(st.phases.includes('probe'), 'the load has a probe phase', [...new Set(st.phases)].join(' → '));
+  check(st.why === 'probe-cpu' && st.backend === 'cpu', 'SwiftShader loses to the CPU here, so the CPU runs the model', `${st.why} ${st.backend}`);
+  check(/software renderer/.test(st.reason) && /\d/.test(st.reason), 'the model panel says which backend and why, with the times', st.reason);
+  check(/faster/.test(st.notice) && !/slower/.test(st.notice), 'the CPU notice does not call the faster CPU slower', st.notice);
+  check(spread(await pixels(page, 'grid')) > 2, 'and it samples');
+  results.probe = st.reason;
+  await page.close();
+});
+
+onCpu('edit: a newly encoded photo is shown and edited at once, without touching a slider', async (page, cfg) => {
+  if (MODEL) return console.log('skip: another model');
+  await page.waitForFunction(() => document.getElementById('edited').dataset.shows?.startsWith('p0 '), null, { timeout: TIMEOUT });
+  await slide(page, '#sliders input', 1);
+  await page.waitForFunction(() => document.getElementById('edited').dataset.shows?.split(' ').includes('1.6'), null, { timeout: TIMEOUT });
+  const first = await pixels(page, 'edited');
+  const v = await version(page, 'edited');
+  await encodePhoto(page, testPhoto(cfg, 1));
+  await drawn(page, 'edited', v);
+  await page.waitForFunction(() => document.getElementById('edited').dataset.shows?.startsWith('p0 '), null, { timeout: TIMEOUT });
+  const after = await pixels(page, 'edited');
+  check(meanAbsDiff(first, after) > 5, 'the edit panel redraws the new photo (with the slider still applied)', `mean |diff| ${meanAbsDiff(first, after).toFixed(1)}`);
+  check(differing(await pixels(page, 'edit-before'), await pixels(page, 'reconstruction')) === 0, 'its "before" face is the new reconstruction');
+  await page.click('#edit-reset');
+});
+
+onCpu('edit: sliders show their value, weigh 1.6 x the direction, and every attribute is visible at the ends', async (page) => {
+  if (MODEL) return console.log('skip: another model');
+  await slide(page, '#sliders input', 1.5);
+  const out = await page.$eval('#sliders label', (l) => l.querySelector('output').textContent);
+  check(out === '1.5', 'a slider shows its value', out);
+  await page.waitForFunction(() => document.getElementById('edited').dataset.shows?.split(' ').includes('2.4000000000000004') ||
+    document.getElementById('edited').dataset.shows?.split(' ').some((w) => Math.abs(Number(w) - 2.4) < 1e-9), null, { timeout: TIMEOUT });
+  await page.click('#edit-reset');
+  // every direction at the slider's end (2 x 1.6) and at the old end (1.0), on the encoded photo
+  const d = await page.evaluate(async () => {
+    const c = document.getElementById('original');
+    const px = new Uint8Array(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.buffer);
+    const call = window.glowDebug.call;
+    const z = await call('encode', px);
+    const base = await call('decode', z);
+    const n = document.querySelectorAll('#sliders input').length;
+    const names = [];
+    for (const s of document.querySelectorAll('#sliders input')) names[Number(s.dataset.index)] = s.previousSibling.textContent;
+    const change = async (w, i) => {
+      const a = new Array(n).fill(0);
+      a[i] = w;
+      const img = await call('decode', await call('edit', z, a));
+      let s = 0;
+      for (let k = 0; k < img.length; k++) if (k % 4 !== 3) s += Math.abs(img[k] - base[k]);
+      return s / (img.length * 0.75);
+    };
+    const out = [];
+    for (let i = 0; i < n; i++) out.push({ name: names[i], old: await change(1, i), now: await change(3.2, i) });
+    return out;
+  });
+  const weakest = [...d].sort((a, b) => a.now - b.now).slice(0, 5);
+  console.log(`mean |pixel change| per attribute, old end (1.0 d) vs slider end (3.2 d): ${d.map((x) => `${x.name} ${x.old.toFixed(1)}/${x.now.toFixed(1)}`).join(', ')}`);
+  results.attribute_change = { weakest: weakest.map((x) => `${x.name} ${x.now.toFixed(1)}`), median_old: d.map((x) => x.old).sort((a, b) => a - b)[20],
+    median_now: d.map((x) => x.now).sort((a, b) => a - b)[20] };
+  check(d.length === 40 && d.every((x) => x.now >= 5), 'every attribute moves the face by at least 5 levels on average at the slider end',
+    weakest.map((x) => `${x.name} ${x.now.toFixed(1)}`).join(', '));
+});
+
+onCpu('edit: the edited face stays in view while the last slider moves (wide screen and a 375 px phone)', async (page) => {
+  if (MODEL) return console.log('skip: another model');
+  const inView = () => page.evaluate(() => {
+    const last = [...document.querySelectorAll('#sliders input')].at(-1);
+    last.scrollIntoView({ block: 'center' });
+    const r = document.getElementById('edited').getBoundingClientRect();
+    const s = last.getBoundingClientRect();
+    return { face: [Math.round(r.top), Math.round(r.bottom)], slider: Math.round(s.top), h: innerHeight, visible: r.top >= 0 && r.bottom <= innerHeight };
+  });
+  const wide = await inView();
+  await page.locator('#edit-panel').screenshot({ path: join(OUT, '21-editor-wide.png') });
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.waitForTimeout(200);
+  const phone = await inView();
+  await shot(page, '21b-editor-phone.png');
+  await page.setViewportSize({ width: 1200, height: 1100 });
+  check(wide.visible, 'wide screen: the edited face is on screen beside the last slider', JSON.stringify(wide));
+  check(phone.visible, 'phone: the edited face stays on screen (sticky) at the last slider', JSON.stringify(phone));
+});
+
+onCpu('directions: lost with user weights, loadable beside them from a file, back with the default model', async (page) => {
+  if (MODEL) return console.log('skip: another model');
+  const dirs = () => page.evaluate(() => ({ n: Number(document.body.dataset.directions), shown: document.querySelectorAll('#sliders input').length > 0 }));
+  check((await dirs()).n === 40, 'the default model starts with 40 directions');
+  await page.setInputFiles('#weights-input', 'www/models/mnist.safetensors');
+  await page.waitForFunction(() => document.body.dataset.model === 'user' && document.body.dataset.state === 'ready' && /^Loaded/.test(document.getElementById('status').textContent), null, { timeout: TIMEOUT });
+  const user = await dirs();
+  check(user.n === 0 && !user.shown, 'user weights: the face directions are gone', JSON.stringify(user));
+  await page.setInputFiles('#attributes-input', 'www/models/default.attributes.safetensors');
+  await page.waitForFunction(() => !document.getElementById('model-error').hidden, null, { timeout: TIMEOUT });
+  check(/default\.attributes\.safetensors/.test(await page.textContent('#model-error')), 'directions of another model are refused, beside the input',
+    await page.textContent('#model-error'));
+  await page.setInputFiles('#attributes-input', 'www/models/mnist.attributes.safetensors');
+  await page.waitForFunction(() => Number(document.body.dataset.directions) > 0, null, { timeout: TIMEOUT });
+  const mnist = await dirs();
+  check(mnist.shown && mnist.n === 10, 'an attributes file loads beside user weights (MNIST: 10 digit directions)', JSON.stringify(mnist));
+  await page.locator('#model-panel').screenshot({ path: join(OUT, '22-model-user-weights.png') });
+  check(await page.isVisible('#model-default'), 'a button leads back to the default model');
+  await page.click('#model-default');
+  await page.evaluate(() => { document.getElementById('status').textContent = ''; });
+  await page.waitForFunction(() => document.body.dataset.model === 'default' && Number(document.body.dataset.directions) === 40, null, { timeout: TIMEOUT });
+  check((await dirs()).shown, 'the default model brings its 40 sliders back');
+  await page.setInputFiles('#weights-input', 'www/models/mnist.safetensors');
+  await page.waitForFunction(() => /^Loaded mnist/.test(document.getElementById('status').textContent), null, { timeout: TIMEOUT });
+  const gone = await dirs();
+  await page.setInputFiles('#weights-input', 'www/models/default.safetensors');
+  await page.waitForFunction(() => /^Loaded default/.test(document.getElementById('status').textContent), null, { timeout: TIMEOUT });
+  const back = await dirs();
+  check(gone.n === 0 && back.n === 40 && back.shown, 'and so does the default model loaded again from a file', `${JSON.stringify(gone)} -> ${JSON.stringify(back)}`);
+});
+
+onCpu('keyboard: every control is reachable with Tab, the photo picker and drop zone open the file chooser, every canvas has a name', async (page) => {
+  await page.click('#strip-render');
+  await page.waitForFunction(() => !document.querySelector('button.save-png[data-canvas="strip"]').disabled, null, { timeout: TIMEOUT });
+  const controls = await page.evaluate(() => {
+    for (const d of document.querySelectorAll('details')) d.open = true; // their controls too
+    const vis = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length) && !el.closest('[hidden]');
+    return [...document.querySelectorAll('button, input, select, summary, [tabindex="0"], a[href]')]
+      .filter((el) => vis(el) && !el.disabled && !(el.type === 'file' && el.hidden))
+      .map((el) => el.id || (el.name ? `radio:${el.name}` : `${el.tagName}:${el.dataset.canvas ?? el.dataset.index ?? el.textContent.trim().slice(0, 20)}`));
+  });
+  await page.evaluate(() => document.activeElement?.blur());
+  const reached = new Set();
+  for (let i = 0; i < controls.length + 20; i++) {
+    await page.keyboard.press('Tab');
+    reached.add(await page.evaluate(() => {
+      const el = document.activeElement;
+      return el.id || (el.name ? `radio:${el.name}` : `${el.tagName}:${el.dataset.canvas ?? el.dataset.index ?? el.textContent.trim().slice(0, 20)}`);
+    }));
+  }
+  const missed = [...new Set(controls)].filter((c) => !reached.has(c));
+  check(controls.length > 50 && missed.length === 0, `all ${controls.length} visible controls are reached with Tab`, missed.join(', '));
+  for (const sel of ['#photo-choose', '#drop-zone']) {
+    await page.focus(sel);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10000 }).catch(() => null), page.keyboard.press('Enter')]);
+    check(!!chooser, `${sel}: Enter opens the photo picker`);
+    await chooser?.setFiles([]); // closed again (Chromium opens one picker at a time)
+  }
+  await page.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = false; });
+  const unnamed = await page.$$eval('canvas', (cs) => cs.filter((c) => c.getAttribute('role') !== 'img' || !c.getAttribute('aria-label')).map((c) => c.id));
+  check(unnamed.length === 0, 'every canvas is an image with a text alternative', unnamed.join(', '));
+  const label = await page.getAttribute('#grid', 'aria-label');
+  check(/8 samples at temperature 0\.70, seed \d+/.test(label), 'canvas names describe what they show', label);
+  const live = await page.evaluate(() => ['status', 'sample-time', 'encode-time', 'interp-time', 'edit-time', 'notice']
+    .filter((id) => !document.getElementById(id).matches('[role=status], [aria-live]')));
+  const alerts = await page.$$eval('.panel-error', (es) => es.filter((e) => e.getAttribute('role') !== 'alert').map((e) => e.id));
+  check(live.length === 0 && alerts.length === 0, 'status lines are live regions, each panel has its own alert', [...live, ...alerts].join(', '));
+});
+
+test('a photo chosen while the model loads is queued and encoded once it is ready', async () => {
+  const page = await newPage(await browser());
+  await page.route('**/*.safetensors', async (route) => {
+    await new Promise((r) => setTimeout(r, 4000));
+    await route.continue();
+  });
+  await page.goto(url({ cpu: '1' }), { timeout: TIMEOUT });
+  await page.waitForSelector('#photo-input', { state: 'attached' });
+  const cfg = { image_channels: MODEL ? 1 : 3 };
+  await page.setInputFiles('#photo-input', testPhoto(cfg));
+  await page.waitForFunction(() => document.getElementById('photo-note').textContent, null, { timeout: TIMEOUT });
+  const note = await page.textContent('#photo-note');
+  const loading = await page.evaluate(() => document.body.dataset.state);
+  await shot(page, '23-photo-while-loading.png');
+  check(loading === 'loading' && /still loading/.test(note), 'while loading, the page says the photo waits for the model', `${loading}: ${note}`);
+  await ready(page);
+  await page.waitForFunction(() => Number(document.getElementById('reconstruction').dataset.version || 0) > 0, null, { timeout: TIMEOUT });
+  check(spread(await pixels(page, 'reconstruction')) > 2, 'the queued photo is encoded once the model is ready');
+  await page.close();
+});
+
+onCpu('pictures: small ones are scaled up, transparency is put on black with a note, tiny ones are refused', async (page, cfg) => {
+  const W = cfg.image_width;
+  // 16x16: a colour gradient, its top-left 4x4 transparent
+  const small = png(16, 16, (x, y) => [40 + 12 * x, 40 + 12 * y, 160, x < 4 && y < 4 ? 0 : 255]);
+  await encodePhoto(page, { name: 'small.png', mimeType: 'image/png', buffer: small });
+  const px = await pixels(page, 'original');
+  const at = (x, y) => px.slice(4 * (y * W + x), 4 * (y * W + x) + 3);
+  const corner = at(W - 1, W - 1), edge = at(W / 2, W - 1), clear = at(2, 2);
+  const note = await page.textContent('#photo-note');
+  check(corner.every((v) => v > 100) && edge.every((v) => v > 30), 'a 16x16 picture fills the model\'s input (no black frame)', `corner ${corner}, edge ${edge}`);
+  check(clear.every((v) => v < 10), 'its transparent pixels are black', `${clear}`);
+  check(/scaled up/.test(note) && /transparent/.test(note), 'and the page says both', note);
+  await page.locator('#encode-panel').screenshot({ path: join(OUT, '24-small-photo.png') });
+  const v = await version(page, 'reconstruction');
+  await page.setInputFiles('#photo-input', { name: 'dot.png', mimeType: 'image/png', buffer: png(1, 1, () => [200, 10, 10, 255]) });
+  await page.waitForFunction(() => !document.getElementById('encode-error').hidden, null, { timeout: TIMEOUT });
+  const err = await page.textContent('#encode-error');
+  check(/dot\.png is 1x1/.test(err) && /too small/.test(err) && (await version(page, 'reconstruction')) === v, 'a 1x1 picture is refused beside the photo', err);
+  await page.setInputFiles('#photo-input', { name: 'notes.txt', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
+  await page.waitForFunction(() => /notes\.txt/.test(document.getElementById('encode-error').textContent), null, { timeout: TIMEOUT });
+  check(await page.isHidden('#error'), 'errors of the encode panel stay in it, not in the header');
+  await encodePhoto(page, testPhoto(cfg));
+});
+
+onCpu('busy: a resample dims the old grid and marks the panel busy; Play says it is preparing until the first frame', async (page) => {
+  const v = await version(page, 'grid');
+  const during = await page.evaluate(() => {
+    const s = document.getElementById('seed');
+    s.value = '31337';
+    s.dispatchEvent(new Event('change'));
+    return { stale: document.getElementById('grid').classList.contains('stale'), busy: document.getElementById('sample-panel').getAttribute('aria-busy'),
+      text: document.getElementById('sample-time').textContent };
+  });
+  await shot(page, '25-busy-sampling.png');
+  await drawn(page, 'grid', v);
+  await page.waitForFunction(() => !document.getElementById('sample-panel').hasAttribute('aria-busy'), null, { timeout: TIMEOUT });
+  const after = await page.evaluate(() => document.getElementById('grid').classList.contains('stale'));
+  check(during.stale && during.busy === 'true' && /Sampling/.test(during.text) && !after, 'while sampling the grid is dimmed, the panel busy and says so', JSON.stringify(during));
+  const mv = await version(page, 'morph');
+  const prep = await page.evaluate(() => {
+    document.getElementById('interp-b').value = 's5'; // endpoints whose frames are not cached
+    document.getElementById('morph-play').click();
+    return { state: document.body.dataset.morph, label: document.getElementById('morph-play').textContent };
+  });
+  check(prep.state === 'preparing' && /Preparing/.test(prep.label), 'Play first says the morph is being prepared', prep.label);
+  await drawn(page, 'morph', mv);
+  const playing = await page.evaluate(() => ({ state: document.body.dataset.morph, label: document.getElementById('morph-play').textContent }));
+  check(playing.state === 'playing' && /Pause/.test(playing.label), 'and turns into Pause with the first frame', playing.label);
+  await page.click('#morph-play');
+});
+
+onCpu('saving: buttons have distinct names, stay disabled until their image exists, and export 4x or 8x', async (page, cfg) => {
+  const names = await page.$$eval('button.save-png', (bs) => bs.map((b) => b.textContent));
+  check(new Set(names).size === names.length && names.length === 5, 'five Save buttons with five names', names.join(' | '));
+  const fresh = await open(await browser(), { cpu: '1' });
+  check(await fresh.isDisabled('button.save-png[data-canvas="strip"]'), 'before the morph is rendered its Save button is disabled');
+  await fresh.close();
+  const save = async (canvas, size) => {
+    await page.selectOption('#export-size', size);
+    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), page.click(`button.save-png[data-canvas="${canvas}"]`)]);
+    const file = join(OUT, `saved-${canvas}-${size}.png`);
+    await d.saveAs(file);
+    return pngSize(readFileSync(file));
+  };
+  const W = cfg.image_width;
+  const g4 = await save('grid', '4'), g8 = await save('grid', '8'), r1 = await save('reconstruction', '1'), r4 = await save('reconstruction', '4s');
+  check(g4.join() === `${16 * W},${8 * W}` && g8.join() === `${32 * W},${16 * W}` && r1.join() === `${W},${W}` && r4.join() === `${4 * W},${4 * W}`,
+    'the sample grid saves at 4x and 8x, the reconstruction at 1x and 4x smooth', `${g4} ${g8} ${r1} ${r4}`);
+  await page.selectOption('#export-size', '4');
+});
+
+onCpu('seed box: a value outside 0 … 2^32-1 or not whole is refused beside it, never wrapped', async (page) => {
+  for (const bad of ['-1', '1e20', '12.5', '4294967296']) {
+    const v = await version(page, 'grid');
+    await page.fill('#seed', bad);
+    await page.dispatchEvent('#seed', 'change');
+    await page.waitForTimeout(300);
+    const err = await seedError(page);
+    check(/seed must be/.test(err) && (await version(page, 'grid')) === v && (await page.getAttribute('#seed', 'aria-invalid')) === 'true',
+      `seed ${bad} is refused and nothing is resampled`, err);
+  }
+  await page.locator('#sample-panel').screenshot({ path: join(OUT, '26-seed-refused.png') });
+  const v = await version(page, 'grid');
+  await page.fill('#seed', '4294967295');
+  await page.dispatchEvent('#seed', 'change');
+  await drawn(page, 'grid', v);
+  check(!(await seedError(page)) && /seed 4294967295/.test(await page.textContent('#sample-time')), 'the largest seed samples as itself');
+});
+
+onCpu('model panel: a readable summary, the raw configuration folded away', async (page, cfg) => {
+  const rows = await page.$$eval('#model-summary dt', (dts) => dts.map((d) => `${d.textContent}: ${d.nextElementSibling.textContent}`));
+  console.log(rows.join(' | '));
+  const want = `${cfg.image_width}×${cfg.image_height} ${cfg.image_channels === 1 ? 'grey' : 'RGB'}, ${cfg.n_bits} bits`;
+  check(rows.some((r) => r.includes(want)) && rows.some((r) => r.includes(`${cfg.levels} levels × ${cfg.depth} steps`)) && rows.some((r) => /Parameters: \d+\.\d\d M/.test(r)),
+    'the summary names the image size, bits, levels, steps and parameters', rows.join(' | '));
+  check(await page.isHidden('#model-info'), 'the raw JSON is folded away');
+});
+
+onCpu('two photo slots: interpolate and morph between two photos', async (page, cfg) => {
+  await encodePhoto(page, testPhoto(cfg, 0), 0);
+  const rec0 = await pixels(page, 'reconstruction');
+  const orig0 = await pixels(page, 'original');
+  await encodePhoto(page, testPhoto(cfg, 2), 1);
+  const rec1 = await pixels(page, 'reconstruction');
+  check(differing(rec0, rec1) > rec0.length / 4, 'two different photos in the two slots');
+  await page.selectOption('#interp-a', 'p0');
+  await page.selectOption('#interp-b', 'p1');
+  const at = async (t) => {
+    await slide(page, '#interp-t', t);
+    await page.waitForFunction((t) => document.getElementById('interp').dataset.shows === `p0 p1 ${t}`, t, { timeout: TIMEOUT });
+    return pixels(page, 'interp');
+  };
+  const a = await at(0), m = await at(0.5), b = await at(1);
+  check(differing(a, rec0) === 0 && differing(b, rec1) === 0, 'the interpolation runs from photo 1 (t = 0) to photo 2 (t = 1)');
+  check(meanAbsDiff(m, a) > 3 && meanAbsDiff(m, b) > 3, 'and is between them halfway', `${meanAbsDiff(m, a).toFixed(1)} / ${meanAbsDiff(m, b).toFixed(1)}`);
+  const v = await version(page, 'strip');
+  await page.click('#strip-render');
+  await drawn(page, 'strip', v);
+  check(/photo 1 to photo 2/.test(await page.getAttribute('#strip', 'aria-label')), 'the morph strip between the two photos renders');
+  const ov = await version(page, 'original');
+  await page.check('input[name="slot"][value="0"]');
+  await drawn(page, 'original', ov);
+  check(differing(await pixels(page, 'original'), orig0) === 0 && /\(/.test(await page.textContent('#slot-state-1')),
+    'choosing slot 1 again shows its photo; slot 2 keeps its own', await page.textContent('#slot-state-1'));
+  for (const id of ['sample-panel', 'model-panel', 'encode-panel', 'interp-panel', 'edit-panel']) {
+    if (await page.isVisible(`#${id}`)) await page.locator(`#${id}`).screenshot({ path: join(OUT, `panel-${id}.png`) });
+  }
+  check(page.errors.length === 0, 'no page errors on the CPU page', page.errors.join(' | '));
+});
+
