@@ -40,5 +40,5 @@ for temp in 0.7 1.0; do
 done
 "$t" plot --log "$run/log.csv" --out "$out/${name}_bpd.png"
 "$t" attributes --weights "$out/$name.safetensors" --data "$data" --split-csv "$csv" "$@" --batch 50 \
-  --backend "$backend" --out "$out/$name.attributes.safetensors"
+  --backend "$backend" --f16 --out "$out/$name.attributes.safetensors"
 ls -la "$out"/"$name"*

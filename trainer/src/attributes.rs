@@ -145,14 +145,22 @@ pub fn compute<B: Backend>(m: &mut Glow<B>, a: &AttrArgs) -> Result<Vec<Directio
 }
 
 /// Writes the directions atomically.
-pub fn save(path: &Path, cfg: &GlowConfig, dirs: &[Direction]) -> Result<()> {
-    let owned: Vec<(String, Vec<u8>, usize)> = dirs
-        .iter()
-        .map(|(n, v, _, _)| (format!("attr.{n}"), v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect(), v.len()))
-        .collect();
+pub fn save(path: &Path, cfg: &GlowConfig, dirs: &[Direction], f16: bool) -> Result<()> {
+    let bytes_of = |v: &[f64]| -> Result<Vec<u8>> {
+        if !f16 {
+            return Ok(v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect());
+        }
+        if let Some(x) = v.iter().find(|x| x.abs() > 65504.0) {
+            bail!("a direction holds {x}, outside the f16 range: save without --f16");
+        }
+        Ok(v.iter().flat_map(|x| half::f16::from_f64(*x).to_le_bytes()).collect())
+    };
+    let owned: Vec<(String, Vec<u8>, usize)> =
+        dirs.iter().map(|(n, v, _, _)| Ok((format!("attr.{n}"), bytes_of(v)?, v.len()))).collect::<Result<_>>()?;
+    let dtype = if f16 { Dtype::F16 } else { Dtype::F32 };
     let views: Vec<(String, TensorView)> = owned
         .iter()
-        .map(|(k, b, len)| Ok((k.clone(), TensorView::new(Dtype::F32, vec![*len], b)?)))
+        .map(|(k, b, len)| Ok((k.clone(), TensorView::new(dtype, vec![*len], b)?)))
         .collect::<Result<_, safetensors::SafeTensorError>>()?;
     let counts: HashMap<&str, (usize, usize)> = dirs.iter().map(|(n, _, p, q)| (n.as_str(), (*p, *q))).collect();
     let mut meta = HashMap::new();

@@ -110,6 +110,9 @@ enum Cmd {
         /// Output safetensors (`attr.<column>` tensors).
         #[arg(long)]
         out: PathBuf,
+        /// Store the directions as f16 (half the download; the page reads both).
+        #[arg(long)]
+        f16: bool,
         #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
         backend: BackendKind,
     },
@@ -214,7 +217,7 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Train(a) => train_cmd::run(*a),
         Cmd::Plot { log, out } => plot::plot_log(&log, &out),
-        Cmd::Attributes { weights, data, split, limit, batch, out, backend } => {
+        Cmd::Attributes { weights, data, split, limit, batch, out, f16, backend } => {
             let (cfg, params) = load(&weights)?;
             let csv = data.split_csv.clone().context("attributes need --split-csv with 0/1 columns")?;
             let a = attributes::AttrArgs {
@@ -234,7 +237,7 @@ fn main() -> Result<()> {
                     attributes::compute(&mut Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new())?, &a)?
                 }
             };
-            attributes::save(a.out, &cfg, &dirs)?;
+            attributes::save(a.out, &cfg, &dirs, f16)?;
             eprintln!("wrote {} ({} directions)", out.display(), dirs.len());
             Ok(())
         }
