@@ -1,7 +1,7 @@
 //! The shipped default face model (`www/models/default.safetensors`, its attribute directions
 //! `default.attributes.safetensors`) against what its model card (`www/models/README.md`) states,
 //! on the held-out test split of `../shared/data/celeba64`:
-//! - test bits/dim on a fixed subset with fixed noise seeds reproduces the card's figure (±0.02);
+//! - test bits/dim on a fixed subset with fixed noise seeds reproduces the card's figure (±0.002);
 //! - `decode(encode(x))` is exact at the model's `n_bits` on test faces, on the GPU and CPU backends;
 //! - every shipped direction separates held-out faces: encoded test faces with the attribute project
 //!   further along it than faces without (Welch's t above 3);
@@ -111,7 +111,8 @@ fn shipped_face_model_reproduces_the_cards_test_bits_per_dim() {
     let mut cpu = Glow::from_params(cfg.clone(), params.clone(), CpuBackend::<f32>::new()).unwrap();
     let got = subset_bpd(&mut cpu, &faces, 32);
     eprintln!("fixed subset: {got:.4} bits/dim (card {want:.4})");
-    assert!((got - want).abs() <= 0.02, "test bits/dim {got:.4} on the fixed subset, the model card says {want:.4}");
+    // the card prints 4 decimals of the same computation (trainer eval on this backend)
+    assert!((got - want).abs() <= 0.002, "test bits/dim {got:.4} on the fixed subset, the model card says {want:.4}");
     // the GPU backend agrees on the first batch
     let d = cfg.dims();
     let mut g = Glow::from_params(cfg, params, gpu()).unwrap();
