@@ -20,6 +20,7 @@ pub fn gemm_parallelism(work: usize) -> gemm::Parallelism {
 
 /// Elements below which the CPU backend's elementwise loops stay on one thread (a parallel
 /// dispatch costs a few microseconds).
+#[cfg(not(target_arch = "wasm32"))]
 const PAR_MIN: usize = 1 << 15;
 
 /// Runs `f(index, chunk)` over `data` cut into chunks of `chunk` elements (the last may be
