@@ -134,18 +134,31 @@ export const encodeCrop = latest(async () => {
     const t0 = performance.now();
     const z = await call('encode', pixels);
     const tEnc = performance.now() - t0;
-    const back = await call('decode', z);
-    drawImages($('reconstruction'), back, 1, page.w, page.h);
-    $('reconstruction').setAttribute('aria-label', `photo ${slot + 1} decoded from its latent: ${label}`);
+    // the encoding stands even when decoding it back fails (a picture far from the data can
+    // overflow f32 in the inverse: the library reports that instead of drawing NaN pixels)
+    let back = null;
+    let failed = '';
+    try {
+      back = await call('decode', z);
+    } catch (e) {
+      failed = String((e && e.message) || e);
+    }
+    if (back) drawImages($('reconstruction'), back, 1, page.w, page.h);
+    else $('reconstruction').getContext('2d').clearRect(0, 0, $('reconstruction').width, $('reconstruction').height);
+    $('reconstruction').setAttribute('aria-label', back ? `photo ${slot + 1} decoded from its latent: ${label}` : `photo ${slot + 1}: decoding failed`);
     p.z = z;
     p.pixels = pixels;
     page.version++;
-    $('encode-time').textContent = `${label}: encoded in ${tEnc.toFixed(0)} ms, decoded in ${(performance.now() - t0 - tEnc).toFixed(0)} ms`;
+    $('encode-time').textContent = back
+      ? `${label}: encoded in ${tEnc.toFixed(0)} ms, decoded in ${(performance.now() - t0 - tEnc).toFixed(0)} ms`
+      : `${label}: encoded in ${tEnc.toFixed(0)} ms; decoding it back failed (${failed}): the picture is far from what the model was trained on`;
     document.body.dataset.encodeMs = tEnc.toFixed(1);
     return true;
   });
   slotState(slot);
-  if (ok) await showTypical(pixels, `photo ${slot + 1}`);
+  // the likelihood is shown even when the encoding failed on a non-finite value (a picture the
+  // model finds less likely than f32 can express): showTypical reports that case itself
+  if (ok || page.photos[slot] === p) await showTypical(pixels, `photo ${slot + 1}`);
   if (p.notes.length) note(p.notes.filter((n) => !/still loading/.test(n)).join(' '));
   fillEndpoints();
   if (ok) await onEncoded(`p${slot}`);

@@ -50,7 +50,14 @@ function draw(bpd) {
 /** Bits/dim of the model input `pixels` (RGBA), against the test split's. */
 export async function showTypical(pixels, name) {
   if (!hist) return;
-  const bpd = await job('encode', () => call('bitsPerDim', pixels, 0));
+  // a likelihood too small for f32 (log p = -inf: the library reports a non-finite value) is
+  // less likely than anything the histogram holds: shown as infinitely many bits/dim
+  const bpd = await job('encode', () =>
+    call('bitsPerDim', pixels, 0).catch((e) => {
+      if (/non-finite value/.test(String((e && e.message) || e))) return Infinity;
+      throw e;
+    }),
+  );
   if (bpd === undefined) return;
   const p = percentile(bpd, hist.sorted);
   const pct = Math.round(100 * p);
@@ -58,7 +65,8 @@ export async function showTypical(pixels, name) {
   const verdict = p > 0.99 ? 'very unusual for this model' : p > 0.9 ? 'less typical than most test faces' : p < 0.1 ? 'more typical than most test faces' : 'typical';
   $('typical').hidden = false;
   draw(bpd);
-  const text = `${name}: ${bpd.toFixed(3)} bits/dim, ${rank} CelebA test faces (median ${hist.quantiles.p50.toFixed(3)}): ${verdict}.`;
+  const shown = Number.isFinite(bpd) ? bpd.toFixed(3) : 'more than f32 can hold (log p underflows)';
+  const text = `${name}: ${shown} bits/dim, ${rank} CelebA test faces (median ${hist.quantiles.p50.toFixed(3)}): ${verdict}.`;
   $('typical-text').textContent = text;
   $('typical-hist').setAttribute('aria-label', `histogram of the test faces' bits/dim with this photo's ${bpd.toFixed(3)} marked`);
   document.body.dataset.photoBpd = String(bpd);
