@@ -143,8 +143,8 @@ export const encodeCrop = latest(async () => {
     } catch (e) {
       failed = String((e && e.message) || e);
     }
-    if (back) drawImages($('reconstruction'), back, 1, page.w, page.h);
-    else $('reconstruction').getContext('2d').clearRect(0, 0, $('reconstruction').width, $('reconstruction').height);
+    // no reconstruction to show: an empty (transparent) square in its place; the text says why
+    drawImages($('reconstruction'), back || new Uint8Array(page.w * page.h * 4), 1, page.w, page.h);
     $('reconstruction').setAttribute('aria-label', back ? `photo ${slot + 1} decoded from its latent: ${label}` : `photo ${slot + 1}: decoding failed`);
     p.z = z;
     p.pixels = pixels;
