@@ -165,12 +165,6 @@ impl Conv2d {
     }
 }
 
-/// `c[m, n] = a[m, k] · b[k, n]` (or `+=` with `accumulate`), all row-major and contiguous
-/// (GEMM crate, multi-threaded natively).
-pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], accumulate: bool) {
-    matmul_strided(m, n, k, a, k, 1, b, n, 1, c, accumulate);
-}
-
 /// Input gradient of a convolution: `dx[q, cin_off + ci] (+)= Σ_taps Σ_co dacc[q − tap, co]·W[tap, ci, co]`
 /// (`p.accumulate` chooses `+=` or `=`); `dacc` is the gradient w.r.t. the conv's accumulator
 /// (before any epilogue: see `actnorm::ActNormBackward`, whose formula the epilogue shares).
@@ -324,23 +318,4 @@ impl ConvPack {
         }
     }
     pub fn cpu<T: Real>(&self, _ctx: &mut CpuCtx<T>) {}
-}
-
-/// `c[m, n] (+)= a · b` with explicit row / column strides for `a` and `b` (transposes are
-/// strides); `c` row-major contiguous.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_strided<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[T],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [T],
-    accumulate: bool,
-) {
-    cpu::gemm_into((m, n, k), a, (a_rs, a_cs), b, (b_rs, b_cs), c, n, accumulate, true);
 }
