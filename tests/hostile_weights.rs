@@ -163,27 +163,40 @@ fn reconstruct_check_counts_the_bytes_that_come_back_different() {
     let (cfg, params) = load_weights(&shipped("default.safetensors")).unwrap();
     let (h, w) = (64usize, 64usize);
     let smooth: Vec<u8> = (0..h * w * 3).map(|i| (60 + (i / 3 / w) + (i / 3 % w) / 2) as u8).collect();
-    // one-pixel horizontal stripes, black and white
-    let stripes: Vec<u8> = (0..h * w * 3).map(|i| if (i / 3 / w) % 2 == 0 { 255 } else { 0 }).collect();
     let mut m32 = Glow::from_params(cfg.clone(), params.clone(), CpuBackend::<f32>::new()).unwrap();
     let r = block_on(m32.reconstruct_check(&smooth, 1, None)).unwrap();
     assert_eq!((r.bytes, r.mismatched, r.first), (h * w * 3, 0, None));
     assert!(r.exact());
-    // one-pixel stripes: far from any face, f32 rounding is amplified past the bin edges
-    let r = block_on(m32.reconstruct_check(&stripes, 1, None)).unwrap();
-    // (measured: 1,369 of 12,288 bytes in f32, none in f64)
-    assert!(!r.exact() && r.mismatched > 100, "{r:?}");
-    let enc = block_on(m32.encode(&stripes, 1, None)).unwrap();
+    // the smooth image under ever stronger hashed noise: far from any face, f32 rounding in the
+    // inverse is amplified past the bin edges (measured on the session-3 model: the first
+    // mismatches at amplitude 128, 8 bytes; at 255 the inverse overflows to NaN in f32, not in
+    // f64). The first amplitude that comes back finite but different is the case checked.
+    let noisy = |a: u32| -> Vec<u8> {
+        let hash = |i: usize| (((i as u64).wrapping_mul(2654435761) >> 13) & 255) as u32;
+        smooth.iter().enumerate().map(|(i, &v)| (v as u32 + hash(i) * a / 256).min(255) as u8).collect()
+    };
+    let (far, r) = (96..=255u32)
+        .step_by(16)
+        .find_map(|a| {
+            let img = noisy(a);
+            match block_on(m32.reconstruct_check(&img, 1, None)) {
+                Ok(r) if !r.exact() => Some((img, r)),
+                _ => None,
+            }
+        })
+        .expect("some noisy image comes back different in f32");
+    assert!(r.mismatched > 0 && r.max_diff > 0, "{r:?}");
+    let enc = block_on(m32.encode(&far, 1, None)).unwrap();
     let back = block_on(m32.decode(&enc.latents, None)).unwrap();
     // 5 bits: a byte is its top 5 bits
-    let diff: Vec<usize> = (0..back.len()).filter(|&i| back[i] >> 3 != stripes[i] >> 3).collect();
+    let diff: Vec<usize> = (0..back.len()).filter(|&i| back[i] >> 3 != far[i] >> 3).collect();
     assert_eq!((r.mismatched, r.first), (diff.len(), Some(diff[0])));
-    let max = diff.iter().map(|&i| (back[i] >> 3).abs_diff(stripes[i] >> 3)).max().unwrap();
+    let max = diff.iter().map(|&i| (back[i] >> 3).abs_diff(far[i] >> 3)).max().unwrap();
     assert_eq!(r.max_diff, max);
-    // f64 is far more accurate: a few bytes at most
+    // f64 is far more accurate: fewer bytes than f32 (none, measured)
     let mut m64 = Glow::from_params(cfg, params, CpuBackend::<f64>::new()).unwrap();
-    let r64 = block_on(m64.reconstruct_check(&stripes, 1, None)).unwrap();
-    assert!(r64.mismatched < 16, "{r64:?}");
+    let r64 = block_on(m64.reconstruct_check(&far, 1, None)).unwrap();
+    assert!(r64.mismatched < r.mismatched.min(16), "{r64:?} vs f32 {r:?}");
     // the MNIST model decodes vertical stripes to NaN in f32: an error, not a black image
     let (cfg, params) = load_weights(&shipped("mnist.safetensors")).unwrap();
     let mut m = Glow::from_params(cfg, params, CpuBackend::<f32>::new()).unwrap();
