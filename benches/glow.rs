@@ -109,7 +109,7 @@ fn main() {
     println!("ratio GPU/CPU time: encode {:.2}x, decode {:.2}x", g.encode_s / c.encode_s, g.decode_s / c.decode_s);
     if std::env::args().any(|a| a == "--train") {
         let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
-        let tensors = glowgpu::ops::optim::trainable(&params);
+        let tensors = glowgpu::train::trainable_tensors(&cfg, &params);
         let flops =
             glowgpu::train::train_graph(&cfg, n, &opt, &tensors, glowgpu::train::Mode::Reversible, 0.0).0.flops();
         println!("training step: {:.1} GFLOP per batch (forward, recomputed coupling nets, gradients)", flops / 1e9);
@@ -140,7 +140,7 @@ fn memory_table() {
         block_on(m.init_actnorm(&images, n, 1)).unwrap();
         let params = m.params().clone();
         let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
-        let tensors = glowgpu::ops::optim::trainable(&params);
+        let tensors = glowgpu::train::trainable_tensors(&cfg, &params);
         let mib = |mode| train_graph(&cfg, n, &opt, &tensors, mode, 0.0).0.activation_bytes() as f64 / (1 << 20) as f64;
         let mut times = Vec::new();
         for mode in [Mode::Stored, Mode::Reversible] {

@@ -75,7 +75,7 @@ fn main() {
         let mut m = Glow::new(cfg.clone(), backend.take().unwrap(), 1).unwrap();
         block_on(m.init_actnorm(&images, n, 1)).unwrap();
         let opt = glowgpu::ops::optim::OptConfig::official(1e-3, 1000, 1.0, 10);
-        let tensors = glowgpu::ops::optim::trainable(m.params());
+        let tensors = glowgpu::train::trainable_tensors(&cfg, m.params());
         let flops = [
             encode_graph(&cfg, n, EncodeInput::Image { noise: false }, false).0.flops(),
             decode_graph(&cfg, n, false).0.flops(),

@@ -152,46 +152,10 @@ impl GlowConfig {
         }
     }
 
-    /// Number of stored parameters ([`crate::params::specs`]' shapes), with checked arithmetic:
-    /// `None` on overflow. Matches `specs(self)` for a config within [`LIMITS`].
+    /// Number of stored parameters (the sizes of [`crate::params::specs`]), with checked
+    /// arithmetic: `None` on overflow (or `levels` beyond [`LIMITS`]).
     pub fn param_count(&self) -> Option<u64> {
-        let m = |a: u64, b: u64| a.checked_mul(b);
-        let h = self.hidden as u64;
-        let nc = self.n_classes as u64;
-        let mut total = 0u64;
-        let levels = self.levels.min(64);
-        let mut c = m(self.image_channels as u64, 4)?;
-        for lv in 0..levels {
-            let (c1, c2) = (c / 2, c - c / 2);
-            let out = if self.coupling == Coupling::Affine { m(2, c2)? } else { c2 };
-            let perm = match self.permutation {
-                Permutation::Invconv => m(c, c)?,
-                Permutation::InvconvLu => m(m(c, c)?, 3)?.checked_add(m(c, 2)?)?,
-                Permutation::Shuffle => c,
-                Permutation::Reverse => 0,
-            };
-            let coupling = m(m(9, c1 + 1)?, h)?
-                .checked_add(m(h, h)?)?
-                .checked_add(m(m(9, h + 1)?, out)?)?
-                .checked_add(m(4, h)?)?
-                .checked_add(m(2, out)?)?;
-            let step = m(2, c)?.checked_add(perm)?.checked_add(coupling)?;
-            total = total.checked_add(m(step, self.depth as u64)?)?;
-            if lv + 1 < levels {
-                total = total.checked_add(m(m(9, c1 + 1)?, m(2, c2)?)?.checked_add(m(4, c2)?)?)?;
-                c = m(c1, 4)?;
-            } else {
-                if self.learn_top {
-                    total = total.checked_add(m(9, m(2, c)?)?.checked_add(m(4, c)?)?)?;
-                }
-                if nc > 0 {
-                    let y = m(nc, m(2, c)?)?.checked_add(m(4, c)?)?;
-                    let cls = m(c, nc)?.checked_add(m(2, nc)?)?;
-                    total = total.checked_add(y)?.checked_add(cls)?;
-                }
-            }
-        }
-        Some(total)
+        crate::params::count(self)
     }
 
     /// Bytes (or floats) in a batch of `n` images, `None` if it overflows `usize`.

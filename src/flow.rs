@@ -1,17 +1,18 @@
 //! The Glow graph, written once: encode (image -> latents, logdet, log p), its data-dependent
 //! init variant, and decode / sample. Both backends run these graphs.
-use crate::config::{Coupling as CouplingKind, GlowConfig, LevelShape, Permutation};
+use std::collections::BTreeMap;
+
+use crate::config::{GlowConfig, LevelShape};
 use crate::graph::{BufId, DType, Graph};
+pub(crate) use crate::layers::coupling::NetTrace;
+use crate::layers::{step_layers, Site};
 use crate::ops::actnorm::{ActNorm, ActNormInit, ActNormParams};
 use crate::ops::conv2d::{Conv2d, ConvParams};
-use crate::ops::coupling::{Coupling, CouplingParams};
 use crate::ops::noise::{Gaussian, NoiseParams};
-use crate::ops::permute::{Permute, PermuteParams};
 use crate::ops::prior::{Prior, PriorParams};
 use crate::ops::quantize::{Dequantize, QuantParams, Quantize};
-use crate::ops::reduce::{MeanHw, ParamSum, ReduceImage, ReduceParams};
+use crate::ops::reduce::{MeanHw, ReduceImage, ReduceParams};
 use crate::ops::squeeze::{Squeeze, SqueezeParams};
-use crate::params::step_prefix;
 
 /// What the encoder reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,15 +55,6 @@ pub struct DecodeIo {
     pub image: BufId,
 }
 
-/// The coupling net's activations (post-ReLU `h1`, `h2`, output `h`) and conv geometry.
-#[derive(Clone, Copy)]
-pub(crate) struct NetTrace {
-    pub(crate) h1: BufId,
-    pub(crate) h2: BufId,
-    pub(crate) h: BufId,
-    pub(crate) p: [ConvParams; 3],
-}
-
 /// The graph builder shared by encode, decode and training (`crate::train`).
 pub(crate) struct B<'a> {
     pub(crate) cfg: &'a GlowConfig,
@@ -72,10 +64,10 @@ pub(crate) struct B<'a> {
     /// Training in stored-activation mode: copy every flow step's input into `saved`.
     pub(crate) save_inputs: bool,
     pub(crate) saved: Vec<BufId>,
-    /// Training with the coupling nets kept: every step's `NetTrace` from the forward pass, in
-    /// step order, for the backward pass to read instead of recomputing the net.
+    /// Training with the coupling nets kept: every step's `NetTrace` from the forward pass, by
+    /// step prefix, for the backward pass to take instead of recomputing the net.
     pub(crate) keep_nets: bool,
-    pub(crate) nets: Vec<NetTrace>,
+    pub(crate) nets: BTreeMap<String, NetTrace>,
 }
 
 fn u(v: usize) -> u32 {
@@ -88,7 +80,21 @@ pub(crate) fn split_squeeze(n: usize, s: &LevelShape, nx: &LevelShape) -> Squeez
     SqueezeParams { n: u(n), h: u(nx.h), w: u(nx.w), c: u(s.c1()), c_total: u(s.c), c_off: 0, _pad: [0; 2] }
 }
 
-impl B<'_> {
+impl<'a> B<'a> {
+    /// A builder for a batch of `n` (`init`: actnorm's data-dependent init graph).
+    pub(crate) fn new(cfg: &'a GlowConfig, n: usize, init: bool) -> Self {
+        B {
+            cfg,
+            g: Graph { batch: n, ..Default::default() },
+            n,
+            init,
+            save_inputs: false,
+            saved: Vec::new(),
+            keep_nets: false,
+            nets: BTreeMap::new(),
+        }
+    }
+
     /// An actnorm's params and parameter names.
     pub(crate) fn actnorm(name: &str, pixels: usize, c: usize, relu: bool) -> (ActNormParams, String, String) {
         (
@@ -125,114 +131,25 @@ impl B<'_> {
         });
     }
 
-    /// The coupling network `f(z1)`, reading channels [0, c1) of `x` in place.
-    pub(crate) fn coupling_net(&mut self, pre: &str, s: &LevelShape, x: BufId) -> BufId {
-        self.coupling_net_trace(pre, s, x).h
-    }
-
-    /// The coupling network with its activations and conv geometry (the backward pass needs them).
-    pub(crate) fn coupling_net_trace(&mut self, pre: &str, s: &LevelShape, x: BufId) -> NetTrace {
-        let (n, hid) = (self.n, self.cfg.hidden);
-        let pixels = n * s.pixels();
-        let out_c = if self.cfg.coupling == CouplingKind::Affine { 2 * s.c2() } else { s.c2() };
-        let h1 = self.g.buf(format!("{pre}.h1"), pixels * hid);
-        let mut p1 = ConvParams::new(n, s.h, s.w, s.c1(), hid, 3, true);
-        p1.cin_stride = u(s.c);
-        self.conv_actnorm_relu(x, h1, format!("{pre}.coupling.conv1.w"), &format!("{pre}.coupling.an1"), p1);
-        let h2 = self.g.buf(format!("{pre}.h2"), pixels * hid);
-        let p2 = ConvParams::new(n, s.h, s.w, hid, hid, 1, false);
-        self.conv_actnorm_relu(h1, h2, format!("{pre}.coupling.conv2.w"), &format!("{pre}.coupling.an2"), p2);
-        let h = self.g.buf(format!("{pre}.h"), pixels * out_c);
-        let p3 = ConvParams::new(n, s.h, s.w, hid, out_c, 3, true);
-        self.conv_zeros(h2, h, &format!("{pre}.coupling.conv3"), p3);
-        NetTrace { h1, h2, h, p: [p1, p2, p3] }
-    }
-
-    pub(crate) fn coupling_params(&self, s: &LevelShape) -> CouplingParams {
-        CouplingParams { pixels: u(self.n * s.pixels()), c: u(s.c), c1: u(s.c1()), c2: u(s.c2()) }
-    }
-
-    pub(crate) fn perm_conv(&mut self, x: BufId, s: &LevelShape, pre: &str, w: String) -> BufId {
-        let y = self.g.buf(format!("{pre}.perm"), self.n * s.pixels() * s.c);
-        self.g.push(Conv2d {
-            x,
-            y,
-            weight: w,
-            bias: None,
-            logs: None,
-            p: ConvParams::new(self.n, s.h, s.w, s.c, s.c, 1, false),
-        });
-        y
-    }
-
-    pub(crate) fn perm_gather(&mut self, x: BufId, s: &LevelShape, pre: &str, perm: String, reverse: bool) -> BufId {
-        let y = self.g.buf(format!("{pre}.perm"), self.n * s.pixels() * s.c);
-        let p = PermuteParams { pixels: u(self.n * s.pixels()), c: u(s.c), _pad: [0; 2] };
-        self.g.push(Permute { x, y, perm, reverse, p });
-        y
-    }
-
-    pub(crate) fn step_forward(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId, logdet: BufId) -> BufId {
-        let (n, hw) = (self.n, s.pixels());
-        let pre = step_prefix(l, k);
+    /// One flow step forward: its layers in order, each adding its logdet to `logdet` `[n]`.
+    pub(crate) fn step_forward(&mut self, site: &Site, mut x: BufId, logdet: BufId) -> BufId {
         if self.save_inputs {
-            let saved = self.g.buf(format!("{pre}.saved"), n * hw * s.c);
-            self.g.push(crate::ops::copy::Copy::new(x, saved, n * hw * s.c));
+            let len = self.n * site.s.pixels() * site.s.c;
+            let saved = self.g.buf(site.name("saved"), len);
+            self.g.push(crate::ops::copy::Copy::new(x, saved, len));
             self.saved.push(saved);
         }
-        let (ap, bias, logs) = Self::actnorm(&format!("{pre}.actnorm"), n * hw, s.c, false);
-        if self.init {
-            self.g.push(ActNormInit { x, bias: bias.clone(), logs: logs.clone(), p: ap });
-        }
-        self.g.push(ActNorm { x, bias, logs: logs.clone(), reverse: false, p: ap });
-        let rp = |len: usize, scale: f64| ReduceParams { n: u(n), len: u(len), scale: scale as f32, c: 0 };
-        self.g.push(ParamSum { param: logs, acc: logdet, p: rp(s.c, 3.0 * hw as f64) });
-        x = match self.cfg.permutation {
-            Permutation::Invconv => {
-                let y = self.perm_conv(x, s, &pre, format!("{pre}.invconv.w"));
-                self.g.push(ParamSum {
-                    param: format!("derived.{pre}.invconv.logabsdet"),
-                    acc: logdet,
-                    p: rp(1, hw as f64),
-                });
-                y
-            }
-            Permutation::InvconvLu => {
-                let y = self.perm_conv(x, s, &pre, format!("derived.{pre}.invconv.w"));
-                self.g.push(ParamSum { param: format!("{pre}.invconv.log_s"), acc: logdet, p: rp(s.c, hw as f64) });
-                y
-            }
-            Permutation::Shuffle => self.perm_gather(x, s, &pre, format!("{pre}.shuffle.perm"), false),
-            Permutation::Reverse => self.perm_gather(x, s, &pre, format!("derived.{pre}.reverse.perm"), false),
-        };
-        let net = self.coupling_net_trace(&pre, s, x);
-        if self.keep_nets {
-            self.nets.push(net);
-        }
-        let h = net.h;
-        let affine = self.cfg.coupling == CouplingKind::Affine;
-        let ls = affine.then(|| self.g.buf(format!("{pre}.logscale"), n * hw * s.c2()));
-        self.g.push(Coupling { x, h, ls, affine, reverse: false, p: self.coupling_params(s) });
-        if let Some(ls) = ls {
-            self.g.push(ReduceImage { src: ls, acc: logdet, p: rp(hw * s.c2(), 1.0) });
+        for layer in step_layers(self.cfg) {
+            x = layer.forward(self, site, x, logdet);
         }
         x
     }
 
-    pub(crate) fn step_inverse(&mut self, l: usize, k: usize, s: &LevelShape, mut x: BufId) -> BufId {
-        let pre = step_prefix(l, k);
-        let h = self.coupling_net(&pre, s, x);
-        let affine = self.cfg.coupling == CouplingKind::Affine;
-        self.g.push(Coupling { x, h, ls: None, affine, reverse: true, p: self.coupling_params(s) });
-        x = match self.cfg.permutation {
-            Permutation::Invconv | Permutation::InvconvLu => {
-                self.perm_conv(x, s, &pre, format!("derived.{pre}.invconv.w_inv"))
-            }
-            Permutation::Shuffle => self.perm_gather(x, s, &pre, format!("{pre}.shuffle.perm"), true),
-            Permutation::Reverse => self.perm_gather(x, s, &pre, format!("derived.{pre}.reverse.perm"), true),
-        };
-        let (ap, bias, logs) = Self::actnorm(&format!("{pre}.actnorm"), self.n * s.pixels(), s.c, false);
-        self.g.push(ActNorm { x, bias, logs, reverse: true, p: ap });
+    /// One flow step inverted: its layers in reverse order.
+    pub(crate) fn step_inverse(&mut self, site: &Site, mut x: BufId) -> BufId {
+        for layer in step_layers(self.cfg).into_iter().rev() {
+            x = layer.inverse(self, site, x);
+        }
         x
     }
 
@@ -308,16 +225,7 @@ impl B<'_> {
 /// Encode graph for a batch of `n`. With `init`, every actnorm first sets its parameters from
 /// the data it sees (data-dependent init, in one pass on the device).
 pub fn encode_graph(cfg: &GlowConfig, n: usize, input: EncodeInput, init: bool) -> (Graph, EncodeIo) {
-    let mut b = B {
-        cfg,
-        g: Graph { batch: n, ..Default::default() },
-        n,
-        init,
-        save_inputs: false,
-        saved: Vec::new(),
-        keep_nets: false,
-        nets: Vec::new(),
-    };
+    let mut b = B::new(cfg, n, init);
     let io = b.encode_into(input);
     (b.g, io)
 }
@@ -355,7 +263,7 @@ impl B<'_> {
         let (mut level_out, mut prior_h, mut top, mut top_mean) = (Vec::new(), Vec::new(), None, None);
         for (l, s) in shapes.iter().enumerate() {
             for k in 0..cfg.depth {
-                x = b.step_forward(l, k, s, x, logdet);
+                x = b.step_forward(&Site::new(l, k, *s), x, logdet);
             }
             level_out.push(x);
             let rp = |len: usize| ReduceParams { n: u(n), len: u(len), scale: 1.0, c: 0 };
@@ -405,16 +313,7 @@ impl B<'_> {
 /// Decode graph for a batch of `n`; with `sample`, the latents are N(0, T²) noise drawn on the
 /// device (stream 100 + level) instead of inputs.
 pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeIo) {
-    let mut b = B {
-        cfg,
-        g: Graph { batch: n, ..Default::default() },
-        n,
-        init: false,
-        save_inputs: false,
-        saved: Vec::new(),
-        keep_nets: false,
-        nets: Vec::new(),
-    };
+    let mut b = B::new(cfg, n, false);
     let shapes = cfg.level_shapes();
     let nl = shapes.len();
     let eps: Vec<BufId> = shapes
@@ -450,7 +349,7 @@ pub fn decode_graph(cfg: &GlowConfig, n: usize, sample: bool) -> (Graph, DecodeI
             x = xl;
         }
         for k in (0..cfg.depth).rev() {
-            x = b.step_inverse(l, k, &s, x);
+            x = b.step_inverse(&Site::new(l, k, s), x);
         }
     }
     let d = cfg.dims();

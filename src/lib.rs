@@ -7,6 +7,7 @@ pub mod error;
 pub mod flow;
 pub mod graph;
 pub mod latent;
+pub mod layers;
 pub mod linalg;
 pub mod memory;
 pub mod model;

@@ -189,14 +189,7 @@ impl<B: Backend> Glow<B> {
         self.check_images(images, n)?;
         let labels = (self.cfg.n_classes > 0).then(|| vec![0u32; n]);
         self.run_encode(Key::Init(n), Host::U8(images.to_vec()), n, labels.as_deref(), seed).await?;
-        let names: Vec<String> = self
-            .params
-            .map
-            .keys()
-            .filter(|k| k.ends_with(".bias") || k.ends_with(".logs"))
-            .filter(|k| is_actnorm(k))
-            .cloned()
-            .collect();
+        let names = crate::params::actnorm_names(&self.cfg);
         let values = self.backend.read_params(&names).await?;
         let mut params = self.params.clone();
         for (name, v) in names.iter().zip(values) {
@@ -371,10 +364,6 @@ fn check_finite_decode(what: &str, x: &[f64], dims: usize) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn is_actnorm(name: &str) -> bool {
-    name.contains(".actnorm.") || name.contains(".an1.") || name.contains(".an2.")
 }
 
 /// Bits per dimension from per-image logdet and log p (official objective).

@@ -1,27 +1,22 @@
 //! Parameters: names, shapes, the paper's initialisation, and derived tensors.
 //!
-//! Tensor names (`l{level}.s{step}` prefixes a flow step, `l{level}.prior` a split prior):
-//! - `{step}.actnorm.bias`, `{step}.actnorm.logs` `[C]` (effective log-scale = 3·logs)
-//! - `{step}.invconv.w` `[C, C]` (`y = x·W`), or for LU: `.invconv.p` `[C, C]` (frozen),
-//!   `.invconv.sign_s` `[C]` (frozen), `.invconv.log_s` `[C]`, `.invconv.lower`, `.invconv.upper` `[C, C]`
-//! - `{step}.shuffle.perm` `[C]` (frozen indices, as floats)
-//! - `{step}.coupling.conv1.w` `[3, 3, C/2 + 1, hidden]`, `.coupling.an1.{bias,logs}` `[hidden]`,
-//!   `.coupling.conv2.w` `[1, 1, hidden, hidden]`, `.coupling.an2.{bias,logs}` `[hidden]`,
-//!   `.coupling.conv3.w` `[3, 3, hidden + 1, out]`, `.coupling.conv3.{bias,logs}` `[out]`
-//!   (out = 2·C2 affine, C2 additive)
+//! Tensor names: `l{level}.s{step}` prefixes a flow step, whose layers (`crate::layers`) name
+//! and document their own (`{step}.actnorm.*`, `{step}.invconv.*` or `{step}.shuffle.perm`,
+//! `{step}.coupling.*`); besides them:
 //! - `l{level}.prior.w` `[3, 3, C/2 + 1, 2·C2]`, `.prior.{bias,logs}` `[2·C2]` (all but the last level)
 //! - `top.prior.w` `[3, 3, 1, 2C]`, `top.prior.{bias,logs}` `[2C]` (learn_top: the official conv over a
 //!   zero input keeps only its edge-channel weights)
 //! - `top.y_emb.w` `[1, 1, classes, 2C]`, `top.y_emb.{bias,logs}`, `classifier.w` `[1, 1, C, classes]`,
 //!   `classifier.{bias,logs}` `[classes]` (class-conditional models)
 //!
-//! Derived tensors (`derived.*`, computed in f64 from the parameters, never stored):
-//! `{step}.invconv.w` (LU: the composed W), `{step}.invconv.w_inv`, `{step}.invconv.logabsdet`,
-//! `{step}.reverse.perm`.
-use std::collections::BTreeMap;
+//! Derived tensors (`derived.*`, computed in f64 from the parameters by the layers, never
+//! stored), e.g. `derived.{step}.invconv.{w, w_inv, logabsdet}`, `derived.{step}.reverse.perm`.
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::{Coupling, GlowConfig, Permutation};
+use crate::config::{GlowConfig, LevelShape};
 use crate::error::{Error, Result};
+use crate::layers::{fill, sites, step_layers, Derived, Site};
+pub use crate::layers::{Init, Kind, Spec};
 use crate::linalg::Mat;
 use crate::rng::HostRng;
 
@@ -37,94 +32,88 @@ impl Tensor {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    Zeros,
-    /// N(0, std)
-    Normal(f64),
-    /// Filled by the step's 1x1-conv initialisation (rotation, or its LU factors).
-    Invconv,
-    /// A random permutation.
-    Shuffle,
-}
-
-#[derive(Clone, Debug)]
-pub struct Spec {
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub init: Init,
-}
-
 pub fn step_prefix(l: usize, k: usize) -> String {
     format!("l{l}.s{k}")
 }
 
-/// Every parameter of a model, in a fixed order.
-pub fn specs(cfg: &GlowConfig) -> Vec<Spec> {
+/// The parameters of everything that is not a flow step (the priors, the class head), per level.
+fn level_specs(cfg: &GlowConfig, l: usize, s: &LevelShape) -> Vec<Spec> {
     let mut out = Vec::new();
-    let mut add = |name: String, shape: Vec<usize>, init: Init| out.push(Spec { name, shape, init });
-    let shapes = cfg.level_shapes();
-    for (l, s) in shapes.iter().enumerate() {
-        let (c, c1, c2) = (s.c, s.c1(), s.c2());
-        for k in 0..cfg.depth {
-            let p = step_prefix(l, k);
-            add(format!("{p}.actnorm.bias"), vec![c], Init::Zeros);
-            add(format!("{p}.actnorm.logs"), vec![c], Init::Zeros);
-            match cfg.permutation {
-                Permutation::Invconv => add(format!("{p}.invconv.w"), vec![c, c], Init::Invconv),
-                Permutation::InvconvLu => {
-                    for (n, sh) in [
-                        ("p", vec![c, c]),
-                        ("sign_s", vec![c]),
-                        ("log_s", vec![c]),
-                        ("lower", vec![c, c]),
-                        ("upper", vec![c, c]),
-                    ] {
-                        add(format!("{p}.invconv.{n}"), sh, Init::Invconv);
-                    }
-                }
-                Permutation::Shuffle => add(format!("{p}.shuffle.perm"), vec![c], Init::Shuffle),
-                Permutation::Reverse => {}
-            }
-            let h = cfg.hidden;
-            let out_c = if cfg.coupling == Coupling::Affine { 2 * c2 } else { c2 };
-            add(format!("{p}.coupling.conv1.w"), vec![3, 3, c1 + 1, h], Init::Normal(0.05));
-            add(format!("{p}.coupling.an1.bias"), vec![h], Init::Zeros);
-            add(format!("{p}.coupling.an1.logs"), vec![h], Init::Zeros);
-            add(format!("{p}.coupling.conv2.w"), vec![1, 1, h, h], Init::Normal(0.05));
-            add(format!("{p}.coupling.an2.bias"), vec![h], Init::Zeros);
-            add(format!("{p}.coupling.an2.logs"), vec![h], Init::Zeros);
-            add(format!("{p}.coupling.conv3.w"), vec![3, 3, h + 1, out_c], Init::Zeros);
-            add(format!("{p}.coupling.conv3.bias"), vec![out_c], Init::Zeros);
-            add(format!("{p}.coupling.conv3.logs"), vec![out_c], Init::Zeros);
-        }
-        if l + 1 < shapes.len() {
-            add(format!("l{l}.prior.w"), vec![3, 3, c1 + 1, 2 * c2], Init::Zeros);
-            add(format!("l{l}.prior.bias"), vec![2 * c2], Init::Zeros);
-            add(format!("l{l}.prior.logs"), vec![2 * c2], Init::Zeros);
-        } else {
-            if cfg.learn_top {
-                add("top.prior.w".into(), vec![3, 3, 1, 2 * c], Init::Zeros);
-                add("top.prior.bias".into(), vec![2 * c], Init::Zeros);
-                add("top.prior.logs".into(), vec![2 * c], Init::Zeros);
-            }
-            if cfg.n_classes > 0 {
-                let nc = cfg.n_classes;
-                add("top.y_emb.w".into(), vec![1, 1, nc, 2 * c], Init::Zeros);
-                add("top.y_emb.bias".into(), vec![2 * c], Init::Zeros);
-                add("top.y_emb.logs".into(), vec![2 * c], Init::Zeros);
-                add("classifier.w".into(), vec![1, 1, c, nc], Init::Zeros);
-                add("classifier.bias".into(), vec![nc], Init::Zeros);
-                add("classifier.logs".into(), vec![nc], Init::Zeros);
-            }
-        }
+    let mut add = |name: &str, shape: Vec<usize>| out.push(Spec::new(name.into(), shape, Init::Zeros, Kind::Trainable));
+    let (c, c1, c2) = (s.c, s.c1(), s.c2());
+    if l + 1 < cfg.levels {
+        add(&format!("l{l}.prior.w"), vec![3, 3, c1 + 1, 2 * c2]);
+        add(&format!("l{l}.prior.bias"), vec![2 * c2]);
+        add(&format!("l{l}.prior.logs"), vec![2 * c2]);
+        return out;
+    }
+    if cfg.learn_top {
+        add("top.prior.w", vec![3, 3, 1, 2 * c]);
+        add("top.prior.bias", vec![2 * c]);
+        add("top.prior.logs", vec![2 * c]);
+    }
+    if cfg.n_classes > 0 {
+        let nc = cfg.n_classes;
+        add("top.y_emb.w", vec![1, 1, nc, 2 * c]);
+        add("top.y_emb.bias", vec![2 * c]);
+        add("top.y_emb.logs", vec![2 * c]);
+        add("classifier.w", vec![1, 1, c, nc]);
+        add("classifier.bias", vec![nc]);
+        add("classifier.logs", vec![nc]);
     }
     out
 }
 
-/// Parameters frozen at initialisation (never trained).
-pub fn is_frozen(name: &str) -> bool {
-    name.ends_with(".invconv.p") || name.ends_with(".invconv.sign_s") || name.ends_with(".shuffle.perm")
+/// The specs of one flow step.
+fn step_specs(cfg: &GlowConfig, site: &Site) -> Vec<Spec> {
+    step_layers(cfg).iter().flat_map(|layer| layer.specs(cfg, site)).collect()
+}
+
+/// Every parameter of a model, in a fixed order (each level's flow steps, then its prior).
+pub fn specs(cfg: &GlowConfig) -> Vec<Spec> {
+    let mut out = Vec::new();
+    for (l, s) in cfg.level_shapes().iter().enumerate() {
+        for k in 0..cfg.depth {
+            out.extend(step_specs(cfg, &Site::new(l, k, *s)));
+        }
+        out.extend(level_specs(cfg, l, s));
+    }
+    out
+}
+
+/// Stored parameters of `cfg` with checked arithmetic (`None` on overflow or when a field is
+/// beyond [`crate::config::LIMITS`]); allocates one step's specs per level, whatever the depth.
+pub(crate) fn count(cfg: &GlowConfig) -> Option<u64> {
+    let l = &crate::config::LIMITS;
+    let sides = cfg.image_height.max(cfg.image_width);
+    if cfg.levels > l.levels
+        || cfg.hidden > l.hidden
+        || cfg.n_classes > l.classes
+        || sides > l.side
+        || cfg.image_channels > 4
+    {
+        return None;
+    }
+    let size = |v: &[Spec]| {
+        v.iter()
+            .try_fold(0u64, |acc, s| acc.checked_add(s.shape.iter().try_fold(1u64, |p, &d| p.checked_mul(d as u64))?))
+    };
+    let mut total = 0u64;
+    for (l, s) in cfg.level_shapes().iter().enumerate() {
+        let step = size(&step_specs(cfg, &Site::new(l, 0, *s)))?;
+        total = total.checked_add(step.checked_mul(cfg.depth as u64)?)?.checked_add(size(&level_specs(cfg, l, s))?)?;
+    }
+    Some(total)
+}
+
+/// Names of the parameters fixed at initialisation (never trained).
+pub fn frozen(cfg: &GlowConfig) -> BTreeSet<String> {
+    specs(cfg).into_iter().filter(|s| s.kind == Kind::Frozen).map(|s| s.name).collect()
+}
+
+/// Names of the parameters actnorm's data-dependent init sets.
+pub fn actnorm_names(cfg: &GlowConfig) -> Vec<String> {
+    specs(cfg).into_iter().filter(|s| s.kind == Kind::ActNorm).map(|s| s.name).collect()
 }
 
 /// All parameters of a model plus whether actnorm's data-dependent init has run.
@@ -135,41 +124,24 @@ pub struct Params {
 }
 
 impl Params {
-    /// The paper's initialisation: random rotations for W (LU-factored for `invconv_lu`),
-    /// N(0, 0.05) for the coupling net's hidden convs, zeros for the last conv, the priors and
-    /// actnorm (to be set by data-dependent init).
+    /// The paper's initialisation (each layer's [`crate::layers::Layer::init`]: random
+    /// rotations for W, LU-factored for `invconv_lu`, N(0, 0.05) for the coupling net's hidden
+    /// convs, zeros for its last conv), zeros for the priors and actnorm (to be set by
+    /// data-dependent init).
     pub fn init(cfg: &GlowConfig, seed: u64) -> Result<Self> {
         cfg.validate()?;
         let mut rng = HostRng::new(seed);
         let mut map = BTreeMap::new();
-        for s in specs(cfg) {
-            let mut t = Tensor::zeros(&s.shape);
-            match s.init {
-                Init::Zeros => {}
-                Init::Normal(std) => t.data.iter_mut().for_each(|v| *v = (rng.normal() * std) as f32),
-                Init::Shuffle => {
-                    let p = rng.permutation(s.shape[0]);
-                    t.data = p.iter().map(|&v| v as f32).collect();
-                }
-                Init::Invconv => {
-                    if !map.contains_key(&s.name) {
-                        let c = s.shape[0];
-                        let mut g = Mat::zeros(c);
-                        g.a.iter_mut().for_each(|v| *v = rng.normal());
-                        let w = g.qr_q();
-                        let pre = s.name.rsplit_once(".invconv.").unwrap().0;
-                        if cfg.permutation == Permutation::Invconv {
-                            map.insert(s.name.clone(), mat_tensor(&w));
-                        } else {
-                            for (n, v) in lu_factors(&w) {
-                                map.insert(format!("{pre}.invconv.{n}"), v);
-                            }
-                        }
-                    }
-                    continue;
+        for (l, s) in cfg.level_shapes().iter().enumerate() {
+            for k in 0..cfg.depth {
+                let site = Site::new(l, k, *s);
+                for layer in step_layers(cfg) {
+                    layer.init(cfg, &site, &mut rng, &mut map);
                 }
             }
-            map.insert(s.name, t);
+            for spec in level_specs(cfg, l, s) {
+                map.insert(spec.name.clone(), fill(&spec, &mut rng));
+            }
         }
         Ok(Params { map, actnorm_initialized: false })
     }
@@ -202,47 +174,31 @@ impl Params {
     }
 
     /// Parameters plus derived tensors, in f64, as the backends take them.
-    pub fn with_derived(&self, cfg: &GlowConfig) -> BTreeMap<String, (Vec<usize>, Vec<f64>)> {
-        let mut out: BTreeMap<String, (Vec<usize>, Vec<f64>)> = self
+    pub fn with_derived(&self, cfg: &GlowConfig) -> Derived {
+        let mut out: Derived = self
             .map
             .iter()
             .map(|(k, t)| (k.clone(), (t.shape.clone(), t.data.iter().map(|&v| v as f64).collect())))
             .collect();
-        for (l, s) in cfg.level_shapes().iter().enumerate() {
-            let c = s.c;
-            for k in 0..cfg.depth {
-                let p = step_prefix(l, k);
-                let w = match cfg.permutation {
-                    Permutation::Invconv => Some(tensor_mat(self.get(&format!("{p}.invconv.w")))),
-                    Permutation::InvconvLu => Some(lu_compose(self, &p, c)),
-                    Permutation::Reverse => {
-                        let perm = (0..c).rev().map(|v| v as f64).collect();
-                        out.insert(format!("derived.{p}.reverse.perm"), (vec![c], perm));
-                        None
-                    }
-                    Permutation::Shuffle => None,
-                };
-                if let Some(w) = w {
-                    out.insert(format!("derived.{p}.invconv.logabsdet"), (vec![1], vec![w.logabsdet()]));
-                    out.insert(format!("derived.{p}.invconv.w_inv"), (vec![c, c], w.inverse().a));
-                    out.insert(format!("derived.{p}.invconv.w"), (vec![c, c], w.a));
-                }
+        for site in sites(cfg) {
+            for layer in step_layers(cfg) {
+                layer.derived(cfg, &site, self, &mut out);
             }
         }
         out
     }
 }
 
-fn mat_tensor(m: &Mat) -> Tensor {
+pub(crate) fn mat_tensor(m: &Mat) -> Tensor {
     Tensor { shape: vec![m.n, m.n], data: m.a.iter().map(|&v| v as f32).collect() }
 }
 
-fn tensor_mat(t: &Tensor) -> Mat {
+pub(crate) fn tensor_mat(t: &Tensor) -> Mat {
     Mat { n: t.shape[0], a: t.data.iter().map(|&v| v as f64).collect() }
 }
 
 /// scipy-style `W = P L U` split into the trainable LU parameters.
-fn lu_factors(w: &Mat) -> Vec<(&'static str, Tensor)> {
+pub(crate) fn lu_factors(w: &Mat) -> Vec<(&'static str, Tensor)> {
     let n = w.n;
     let (p, l, u) = w.lu();
     let mut lower = Mat::zeros(n);

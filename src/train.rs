@@ -4,21 +4,19 @@
 //! submission. Gradients of every trainable parameter pass through `grad.<name>` parameters,
 //! the single point an all-reduce can hook into.
 use crate::backend::{Backend, Host};
-use crate::config::{Coupling as CouplingKind, GlowConfig, LevelShape, Permutation};
+use crate::config::GlowConfig;
 use crate::error::{Error, Result};
-use crate::flow::{split_squeeze, EncodeInput, EncodeIo, NetTrace, B};
+use crate::flow::{split_squeeze, EncodeInput, EncodeIo, B};
 use crate::graph::{BufId, Graph, RunArgs};
+use crate::layers::{sites, step_layers, Packed, Site};
 use crate::model::{bpd, Glow};
 use crate::ops::actnorm::{ActNormBackward, ActNormBackwardParams};
-use crate::ops::conv2d::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvPack, ConvParams};
-use crate::ops::coupling::{CouplingBackward, CouplingBackwardParams};
-use crate::ops::invconv::{push_lu_grad, InvconvLogdetGrad, InvconvPrepare};
+use crate::ops::conv2d::{ConvBackwardData, ConvBackwardWeight, ConvPack, ConvParams};
 use crate::ops::optim::{ema_name, grad_name, init_tensors, trainable, OptConfig};
-use crate::ops::permute::{Permute, PermuteParams};
 use crate::ops::prior::{PriorBackward, PriorBackwardParams};
 use crate::ops::reduce::{ClassLossBackward, MeanHwBackward, ReduceParams};
 use crate::ops::squeeze::Squeeze;
-use crate::params::{step_prefix, Params};
+use crate::params::Params;
 
 /// Buffers of a training graph.
 pub struct TrainIo {
@@ -31,46 +29,38 @@ fn u(v: usize) -> u32 {
     v as u32
 }
 
-/// Every conv weight of the model with its geometry, for re-packing after updates.
-fn conv_weights(cfg: &GlowConfig) -> Vec<(String, ConvParams)> {
-    let mut out = Vec::new();
+/// Every conv weight training re-packs: the flow steps' (from their layers), then the priors'
+/// and the class head's.
+fn packed(cfg: &GlowConfig) -> Vec<Packed> {
+    let mut out: Vec<Packed> = sites(cfg)
+        .iter()
+        .flat_map(|site| step_layers(cfg).into_iter().flat_map(move |l| l.packed(cfg, site)))
+        .collect();
     let shapes = cfg.level_shapes();
-    let affine = cfg.coupling == CouplingKind::Affine;
+    let mut add = |weight: &str, cin, cout, k| {
+        let p = ConvParams::new(1, 1, 1, cin, cout, k, k == 3);
+        // a conv with no input channels (the learned top) has no input gradient
+        out.push(Packed { weight: weight.into(), p, transposed: cin > 0 });
+    };
     for (l, s) in shapes.iter().enumerate() {
-        for k in 0..cfg.depth {
-            let pre = step_prefix(l, k);
-            let hid = cfg.hidden;
-            let oc = if affine { 2 * s.c2() } else { s.c2() };
-            out.push((format!("{pre}.coupling.conv1.w"), ConvParams::new(1, 1, 1, s.c1(), hid, 3, true)));
-            out.push((format!("{pre}.coupling.conv2.w"), ConvParams::new(1, 1, 1, hid, hid, 1, false)));
-            out.push((format!("{pre}.coupling.conv3.w"), ConvParams::new(1, 1, 1, hid, oc, 3, true)));
-            let c = s.c;
-            match cfg.permutation {
-                Permutation::Invconv => {
-                    out.push((format!("{pre}.invconv.w"), ConvParams::new(1, 1, 1, c, c, 1, false)))
-                }
-                Permutation::InvconvLu => {
-                    out.push((format!("derived.{pre}.invconv.w"), ConvParams::new(1, 1, 1, c, c, 1, false)))
-                }
-                _ => {}
-            }
-            if matches!(cfg.permutation, Permutation::Invconv | Permutation::InvconvLu) {
-                out.push((format!("derived.{pre}.invconv.w_inv"), ConvParams::new(1, 1, 1, c, c, 1, false)));
-            }
-        }
         if l + 1 < shapes.len() {
-            out.push((format!("l{l}.prior.w"), ConvParams::new(1, 1, 1, s.c1(), 2 * s.c2(), 3, true)));
+            add(&format!("l{l}.prior.w"), s.c1(), 2 * s.c2(), 3);
         } else {
             if cfg.learn_top {
-                out.push(("top.prior.w".into(), ConvParams::new(1, 1, 1, 0, 2 * s.c, 3, true)));
+                add("top.prior.w", 0, 2 * s.c, 3);
             }
             if cfg.n_classes > 0 {
-                out.push(("top.y_emb.w".into(), ConvParams::new(1, 1, 1, cfg.n_classes, 2 * s.c, 1, false)));
-                out.push(("classifier.w".into(), ConvParams::new(1, 1, 1, s.c, cfg.n_classes, 1, false)));
+                add("top.y_emb.w", cfg.n_classes, 2 * s.c, 1);
+                add("classifier.w", s.c, cfg.n_classes, 1);
             }
         }
     }
     out
+}
+
+/// Scratch gradients of every layer (see [`crate::layers::Layer::grad_scratch`]).
+fn grad_scratch(cfg: &GlowConfig) -> Vec<(String, Vec<usize>)> {
+    sites(cfg).iter().flat_map(|site| step_layers(cfg).into_iter().flat_map(move |l| l.grad_scratch(site))).collect()
 }
 
 impl B<'_> {
@@ -78,7 +68,7 @@ impl B<'_> {
     /// `y` is the conv's output and `dy` its gradient (both consumed), `x` its input.
     /// Accumulates the parameter gradients; returns nothing (`dx` handled by `data`).
     #[allow(clippy::too_many_arguments)]
-    fn conv_backward(
+    pub(crate) fn conv_backward(
         &mut self,
         x: BufId,
         y: BufId,
@@ -104,90 +94,11 @@ impl B<'_> {
         }
     }
 
-    /// One flow step backwards: `x` holds the step's output (becomes its input), `dx` its
-    /// gradient (becomes the input's); `net` the coupling net's activations when kept (else
-    /// they are recomputed). Returns the (possibly new) buffers.
-    #[allow(clippy::too_many_arguments)]
-    fn step_backward(
-        &mut self,
-        l: usize,
-        k: usize,
-        s: &LevelShape,
-        mut x: BufId,
-        mut dx: BufId,
-        g: f64,
-        net: Option<NetTrace>,
-    ) -> (BufId, BufId) {
-        let (n, hw, c) = (self.n, s.pixels(), s.c);
-        let pre = step_prefix(l, k);
-        let affine = self.cfg.coupling == CouplingKind::Affine;
-        // coupling: recompute the net from z1 (unchanged by the coupling), keeping its activations
-        let hid = self.cfg.hidden;
-        // kept from the forward pass (or its recomputation), else recomputed from z1 (unchanged
-        // by the coupling)
-        let net = net.unwrap_or_else(|| self.coupling_net_trace(&pre, s, x));
-        let NetTrace { h1, h2, h, p: [mut p1, mut p2, mut p3] } = net;
-        // the geometry of the fused convs, for their backward (epilogue = actnorm / zero-conv scale)
-        (p1.epilogue, p1.relu, p2.epilogue, p2.relu, p3.epilogue) = (1, 1, 1, 1, 1);
-        let oc = p3.cout as usize;
-        let an = |i: u32| (format!("{pre}.coupling.an{i}.bias"), format!("{pre}.coupling.an{i}.logs"));
-        let (b1, l1) = an(1);
-        let (b2, l2) = an(2);
-        let w1 = format!("{pre}.coupling.conv1.w");
-        let w2 = format!("{pre}.coupling.conv2.w");
-        let w3 = format!("{pre}.coupling.conv3.w");
-        let (b3, l3) = (format!("{pre}.coupling.conv3.bias"), format!("{pre}.coupling.conv3.logs"));
-        let dh = self.g.buf(format!("{pre}.bdh"), n * hw * oc);
-        let cp = CouplingBackwardParams { cp: self.coupling_params(s), ld_scale: g as f32, _pad: [0; 3] };
-        self.g.push(CouplingBackward { y: x, h, dy: dx, dh, affine, p: cp });
-        // back through the net: conv3 (zero conv), ReLU·actnorm·conv2, ReLU·actnorm·conv1
-        let dh2 = self.g.buf(format!("{pre}.bdh2"), n * hw * hid);
-        self.conv_backward(h2, h, dh, &w3, &b3, &l3, p3, false, Some((dh2, false, u(hid), 0)));
-        let dh1 = self.g.buf(format!("{pre}.bdh1"), n * hw * hid);
-        self.conv_backward(h1, h2, dh2, &w2, &b2, &l2, p2, true, Some((dh1, false, u(hid), 0)));
-        self.conv_backward(x, h1, dh1, &w1, &b1, &l1, p1, true, Some((dx, true, u(c), 0)));
-        // permutation
-        let ld = n as f64 * g * hw as f64;
-        match self.cfg.permutation {
-            Permutation::Invconv | Permutation::InvconvLu => {
-                let lu = self.cfg.permutation == Permutation::InvconvLu;
-                let w = if lu { format!("derived.{pre}.invconv.w") } else { format!("{pre}.invconv.w") };
-                let xin = self.g.buf(format!("{pre}.bx"), n * hw * c);
-                let p = ConvParams::new(n, s.h, s.w, c, c, 1, false);
-                let w_inv = format!("derived.{pre}.invconv.w_inv");
-                self.g.push(Conv2d { x, y: xin, weight: w_inv, bias: None, logs: None, p });
-                // grad.{pre}.invconv.w += xinᵀ·dy (for LU a scratch gradient of the composed W)
-                ConvBackwardWeight::push(&mut self.g, xin, dx, &format!("{pre}.invconv.w"), p);
-                let dxin = self.g.buf(format!("{pre}.bdx"), n * hw * c);
-                self.g.push(ConvBackwardData { dacc: dx, dx: dxin, weight: w, p });
-                if lu {
-                    push_lu_grad(&mut self.g, &pre, c, ld);
-                } else {
-                    self.g.push(InvconvLogdetGrad::new(&pre, c, ld));
-                }
-                x = xin;
-                dx = dxin;
-            }
-            Permutation::Shuffle | Permutation::Reverse => {
-                let perm = if self.cfg.permutation == Permutation::Shuffle {
-                    format!("{pre}.shuffle.perm")
-                } else {
-                    format!("derived.{pre}.reverse.perm")
-                };
-                let pp = PermuteParams { pixels: u(n * hw), c: u(c), _pad: [0; 2] };
-                let xin = self.g.buf(format!("{pre}.bx"), n * hw * c);
-                self.g.push(Permute { x, y: xin, perm: perm.clone(), reverse: true, p: pp });
-                let dxin = self.g.buf(format!("{pre}.bdx"), n * hw * c);
-                self.g.push(Permute { x: dx, y: dxin, perm, reverse: true, p: pp });
-                x = xin;
-                dx = dxin;
-            }
-        }
-        // actnorm (with its logdet term)
-        let ap = ActNormBackwardParams::new(n, hw, c, false, g as f32);
-        let (ab, al) = (format!("{pre}.actnorm.bias"), format!("{pre}.actnorm.logs"));
-        for op in ActNormBackward::stages(x, dx, &ab, &al, ap) {
-            self.g.push(op);
+    /// One flow step backwards: `x` holds the step's output, `dx` its gradient; its layers in
+    /// reverse order recover the input and its gradient (see [`crate::layers::Layer::backward`]).
+    fn step_backward(&mut self, site: &Site, mut x: BufId, mut dx: BufId, g: f64) -> (BufId, BufId) {
+        for layer in step_layers(self.cfg).into_iter().rev() {
+            (x, dx) = layer.backward(self, site, x, dx, g);
         }
         (x, dx)
     }
@@ -277,21 +188,19 @@ impl B<'_> {
             }
             let (mut xc, mut dxc) = (x, dx);
             for k in (0..cfg.depth).rev() {
-                let mut net = self.keep_nets.then(|| self.nets[l * cfg.depth + k]);
+                let site = Site::new(l, k, s);
                 if self.save_inputs {
                     // stored activations: recompute the step's output from its saved input
-                    // instead of relying on the (inverted) chain
+                    // instead of relying on the (inverted) chain, keeping the net's activations
                     let len = n * s.pixels() * s.c;
-                    let t = self.g.buf(format!("l{l}.s{k}.restored"), len);
+                    let t = self.g.buf(site.name("restored"), len);
                     self.g.push(crate::ops::copy::Copy::new(self.saved[l * cfg.depth + k], t, len));
-                    let scratch = self.g.zeroed(format!("l{l}.s{k}.logdet_scratch"), n);
-                    // recompute the step from its saved input, keeping the net's activations
+                    let scratch = self.g.zeroed(site.name("logdet_scratch"), n);
                     (self.save_inputs, self.keep_nets) = (false, true);
-                    xc = self.step_forward(l, k, &s, t, scratch);
-                    net = self.nets.pop();
+                    xc = self.step_forward(&site, t, scratch);
                     (self.save_inputs, self.keep_nets) = (true, false);
                 }
-                (xc, dxc) = self.step_backward(l, k, &s, xc, dxc, g, net);
+                (xc, dxc) = self.step_backward(&site, xc, dxc, g);
             }
             dnext = Some(dxc);
         }
@@ -350,35 +259,19 @@ pub fn stage_graph(
     mode: Mode,
     weight_y: f64,
 ) -> (Graph, TrainIo) {
-    let mut b = B {
-        cfg,
-        g: Graph { batch: n, ..Default::default() },
-        n,
-        init: false,
-        save_inputs: mode == Mode::Stored,
-        saved: Vec::new(),
-        keep_nets: mode == Mode::KeepNets,
-        nets: Vec::new(),
-    };
-    for (l, s) in cfg.level_shapes().iter().enumerate() {
-        for k in 0..cfg.depth {
-            let pre = step_prefix(l, k);
-            match cfg.permutation {
-                Permutation::Invconv => {
-                    let scratch = b.g.buf(format!("{pre}.gj"), InvconvPrepare::scratch_len(s.c));
-                    b.g.push(InvconvPrepare::plain(&pre, s.c, scratch));
-                }
-                Permutation::InvconvLu => b.g.push(InvconvPrepare::lu(&pre, s.c)),
-                _ => {}
-            }
+    let mut b = B::new(cfg, n, false);
+    (b.save_inputs, b.keep_nets) = (mode == Mode::Stored, mode == Mode::KeepNets);
+    for site in sites(cfg) {
+        for layer in step_layers(cfg) {
+            layer.prepare(&mut b, &site);
         }
     }
-    for (w, p) in conv_weights(cfg) {
-        if p.cin > 0 && !w.ends_with(".w_inv") {
-            // the input-gradient form read by `ConvBackwardData` (the inverse 1x1 conv only runs forward)
-            b.g.push(ConvPack { weight: w.clone(), p, transposed: true });
+    for Packed { weight, p, transposed } in packed(cfg) {
+        if transposed {
+            // the input-gradient form read by `ConvBackwardData`
+            b.g.push(ConvPack { weight: weight.clone(), p, transposed: true });
         }
-        b.g.push(ConvPack { weight: w, p, transposed: false });
+        b.g.push(ConvPack { weight, p, transposed: false });
     }
     let enc = b.encode_into(EncodeInput::Image { noise: true });
     if stage == Stage::Loss {
@@ -389,13 +282,27 @@ pub fn stage_graph(
     b.backward_into(&enc, g, weight_y / (n as f64 * std::f64::consts::LN_2));
     let clip = if stage == Stage::Step { opt.push_step(&mut b.g, tensors).clip } else { b.g.zeroed("opt.clip", 4) };
     let mut zero: Vec<String> = tensors.iter().map(|(t, _)| grad_name(t)).collect();
-    if cfg.permutation == Permutation::InvconvLu {
-        zero.extend(
-            (0..cfg.levels).flat_map(|l| (0..cfg.depth).map(move |k| format!("grad.{}.invconv.w", step_prefix(l, k)))),
-        );
-    }
+    zero.extend(grad_scratch(cfg).into_iter().map(|(name, _)| name));
     b.g.zero_params = zero;
     (b.g, TrainIo { enc, clip })
+}
+
+/// The trainable parameters of `params` (all but the frozen ones) with their element counts,
+/// in name order: the tensors the optimizer updates.
+pub fn trainable_tensors(cfg: &GlowConfig, params: &Params) -> Vec<(String, usize)> {
+    trainable(params, &crate::params::frozen(cfg))
+}
+
+/// The device tensors training adds to the model's: the optimizer's (zero gradients and
+/// moments, the EMA equal to the parameters, step 1's state) and the layers' zero scratch
+/// gradients.
+pub fn optimizer_init(cfg: &GlowConfig, params: &Params, opt: &OptConfig) -> crate::backend::ParamMap {
+    let mut out = init_tensors(params, &crate::params::frozen(cfg), opt);
+    for (name, shape) in grad_scratch(cfg) {
+        let len = shape.iter().product();
+        out.insert(name, (shape, vec![0.0; len]));
+    }
+    out
 }
 
 /// Per-step figures.
@@ -481,17 +388,8 @@ impl<B: Backend> Trainer<B> {
         if !model.params().actnorm_initialized {
             return Err(Error::Input("initialise actnorm from data (Glow::init_actnorm) before training".into()));
         }
-        let tensors = trainable(model.params());
-        let mut extra = init_tensors(model.params(), &opt);
-        let cfg = model.config().clone();
-        if cfg.permutation == Permutation::InvconvLu {
-            for (l, s) in cfg.level_shapes().iter().enumerate() {
-                for k in 0..cfg.depth {
-                    let name = format!("grad.{}.invconv.w", step_prefix(l, k));
-                    extra.insert(name, (vec![s.c, s.c], vec![0.0; s.c * s.c]));
-                }
-            }
-        }
+        let tensors = trainable_tensors(model.config(), model.params());
+        let extra = optimizer_init(model.config(), model.params(), &opt);
         model.backend_mut().set_params(&extra)?;
         Ok(Trainer {
             model,

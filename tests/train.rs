@@ -6,10 +6,10 @@ use common::*;
 use glowgpu::backend::{Backend, Host, ParamMap};
 use glowgpu::graph::RunArgs;
 use glowgpu::model::bpd;
-use glowgpu::ops::optim::{grad_name, init_tensors, trainable, OptConfig};
+use glowgpu::ops::optim::{grad_name, OptConfig};
 use glowgpu::platform::block_on;
 use glowgpu::rng::HostRng;
-use glowgpu::train::{stage_graph, Mode, Stage, Trainer};
+use glowgpu::train::{optimizer_init, stage_graph, trainable_tensors, Mode, Stage, Trainer};
 use glowgpu::{Coupling, CpuBackend, Glow, GlowConfig, Params, Permutation};
 
 fn tiny(perm: Permutation, coupling: Coupling, c: usize) -> GlowConfig {
@@ -35,14 +35,7 @@ fn opt() -> OptConfig {
 /// Parameters, derived tensors and optimizer tensors as a backend takes them.
 fn full_map(cfg: &GlowConfig, p: &Params) -> ParamMap {
     let mut m = p.with_derived(cfg);
-    m.extend(init_tensors(p, &opt()));
-    if cfg.permutation == Permutation::InvconvLu {
-        for (l, s) in cfg.level_shapes().iter().enumerate() {
-            for k in 0..cfg.depth {
-                m.insert(format!("grad.l{l}.s{k}.invconv.w"), (vec![s.c, s.c], vec![0.0; s.c * s.c]));
-            }
-        }
-    }
+    m.extend(optimizer_init(cfg, p, &opt()));
     m
 }
 
@@ -73,7 +66,7 @@ fn grads<B: Backend>(
     mode: Mode,
 ) -> Vec<(String, Vec<f64>)> {
     b.set_params(&full_map(cfg, p)).unwrap();
-    let tensors = trainable(p);
+    let tensors = trainable_tensors(cfg, p);
     let (g, io) = stage_graph(cfg, n, &opt(), &tensors, Stage::Gradient, mode, 0.0);
     let mut plan = b.build(g).unwrap();
     block_on(b.run(&mut plan, vec![(io.enc.input, Host::U8(img.to_vec()))], &[], RunArgs { seed, temperature: 1.0 }))
@@ -256,7 +249,7 @@ fn grads_y<B: Backend>(
 ) -> Vec<(String, Vec<f64>)> {
     let n = labels.len();
     b.set_params(&full_map(cfg, p)).unwrap();
-    let tensors = trainable(p);
+    let tensors = trainable_tensors(cfg, p);
     let (g, io) = stage_graph(cfg, n, &opt(), &tensors, Stage::Gradient, Mode::Reversible, wy);
     let mut plan = b.build(g).unwrap();
     let inputs =

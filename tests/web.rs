@@ -52,8 +52,9 @@ fn perturbed_params(cfg: &GlowConfig) -> Params {
     let mut params = Params::init(cfg, 3).expect("Params::init");
     let mut rng = SplitMix(0x5EED_0F61);
     let mut touched = 0;
+    let frozen = glowgpu::params::frozen(cfg);
     for (name, t) in params.map.iter_mut() {
-        if name.ends_with(".p") || name.ends_with(".sign_s") || name.ends_with(".perm") {
+        if frozen.contains(name) {
             continue;
         }
         for v in t.data.iter_mut() {

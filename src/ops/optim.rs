@@ -49,6 +49,8 @@
 //! multiplier on `w`, 1 by default) is not implemented; the official code has no clipping.
 //!
 //! Shader: `shaders/optim.wgsl` (`grad_sumsq`, `clip_factor`, `adam`, `adamax`, `ema`).
+use std::collections::BTreeSet;
+
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
@@ -212,17 +214,18 @@ pub struct OptBuffers {
     pub clip: BufId,
 }
 
-/// Trainable parameters (not `params::is_frozen`) with their element counts, in name order.
-pub fn trainable(params: &crate::Params) -> Vec<(String, usize)> {
-    params.map.iter().filter(|(n, _)| !crate::params::is_frozen(n)).map(|(n, t)| (n.clone(), t.data.len())).collect()
+/// Trainable parameters (not in `frozen`, [`crate::params::frozen`]) with their element counts,
+/// in name order.
+pub fn trainable(params: &crate::Params, frozen: &BTreeSet<String>) -> Vec<(String, usize)> {
+    params.map.iter().filter(|(n, _)| !frozen.contains(*n)).map(|(n, t)| (n.clone(), t.data.len())).collect()
 }
 
 /// The optimizer's tensors for the trainable `params`: zero gradients and moments, the EMA equal
 /// to the parameters, and the state of step 1 under `cfg`.
-pub fn init_tensors(params: &crate::Params, cfg: &OptConfig) -> ParamMap {
+pub fn init_tensors(params: &crate::Params, frozen: &BTreeSet<String>, cfg: &OptConfig) -> ParamMap {
     let mut out = cfg.state_params(1);
     for (name, t) in &params.map {
-        if crate::params::is_frozen(name) {
+        if frozen.contains(name) {
             continue;
         }
         let zeros = (t.shape.clone(), vec![0.0; t.data.len()]);

@@ -73,8 +73,9 @@ pub fn cpu_and_gpu(
 pub fn perturbed(cfg: &GlowConfig, seed: u64, scale: f64) -> Params {
     let mut p = Params::init(cfg, seed).unwrap();
     let mut rng = HostRng::new(seed ^ 0xabcdef);
+    let frozen = glowgpu::params::frozen(cfg);
     for (name, t) in p.map.iter_mut() {
-        if glowgpu::params::is_frozen(name) {
+        if frozen.contains(name) {
             continue;
         }
         for v in t.data.iter_mut() {

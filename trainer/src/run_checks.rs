@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use glowgpu::{Coupling, GlowConfig, Permutation};
+use glowgpu::GlowConfig;
 
-use crate::train_cmd::{CouplingArg, PermutationArg, TrainArgs};
+use crate::train_cmd::TrainArgs;
 
 /// Refuses flags that would divide by zero, never finish, or mean nothing.
 pub fn check_flags(a: &TrainArgs) -> Result<()> {
@@ -57,16 +57,8 @@ pub fn flag_config(a: &TrainArgs, n_classes: usize) -> GlowConfig {
         levels: a.levels,
         depth: a.depth,
         hidden: a.width,
-        coupling: match a.coupling {
-            CouplingArg::Affine => Coupling::Affine,
-            CouplingArg::Additive => Coupling::Additive,
-        },
-        permutation: match a.permutation {
-            PermutationArg::Invconv => Permutation::Invconv,
-            PermutationArg::InvconvLu => Permutation::InvconvLu,
-            PermutationArg::Shuffle => Permutation::Shuffle,
-            PermutationArg::Reverse => Permutation::Reverse,
-        },
+        coupling: a.coupling,
+        permutation: a.permutation,
         learn_top: !a.no_learn_top,
         n_classes,
         n_bits: a.n_bits,

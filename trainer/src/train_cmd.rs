@@ -27,18 +27,10 @@ pub enum Backward {
     Stored,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum, Debug)]
-pub enum CouplingArg {
-    Affine,
-    Additive,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum, Debug)]
-pub enum PermutationArg {
-    Invconv,
-    InvconvLu,
-    Shuffle,
-    Reverse,
+/// A config enum (`glowgpu::Coupling`, `glowgpu::Permutation`) by its name in the weights
+/// metadata (`invconv_lu`; `invconv-lu` also accepted), so a new layer kind needs no CLI code.
+fn config_enum<T: serde::de::DeserializeOwned>(s: &str) -> std::result::Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.replace('-', "_"))).map_err(|e| e.to_string())
 }
 
 #[derive(clap::Args, Debug)]
@@ -60,10 +52,12 @@ pub struct TrainArgs {
     /// Hidden channels of the coupling networks.
     #[arg(long, default_value_t = 128)]
     pub width: usize,
-    #[arg(long, value_enum, default_value_t = CouplingArg::Affine)]
-    pub coupling: CouplingArg,
-    #[arg(long, value_enum, default_value_t = PermutationArg::Invconv)]
-    pub permutation: PermutationArg,
+    /// Coupling layer: affine or additive (`glowgpu::Coupling`).
+    #[arg(long, default_value = "affine", value_parser = config_enum::<glowgpu::Coupling>)]
+    pub coupling: glowgpu::Coupling,
+    /// Permutation layer: invconv, invconv_lu, shuffle or reverse (`glowgpu::Permutation`).
+    #[arg(long, default_value = "invconv", value_parser = config_enum::<glowgpu::Permutation>)]
+    pub permutation: glowgpu::Permutation,
     /// Bits per colour channel kept from the images.
     #[arg(long, default_value_t = 5)]
     pub n_bits: u32,
