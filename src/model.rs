@@ -10,18 +10,10 @@ use crate::graph::{BufId, RunArgs};
 use crate::latent::Latents;
 use crate::params::Params;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    Encode(usize, EncodeInput),
-    Init(usize),
-    Decode(usize),
-    Sample(usize),
-}
-
-enum Io {
-    Enc(EncodeIo),
-    Dec(DecodeIo),
-}
+/// An encode plan: batch size and input (`None`: actnorm's data-dependent init graph).
+type EncKey = (usize, Option<EncodeInput>);
+/// A decode plan: batch size and whether the latents are sampled on the device.
+type DecKey = (usize, bool);
 
 /// Per-image results of an encode.
 #[derive(Clone, Debug)]
@@ -39,7 +31,47 @@ pub struct Glow<B: Backend> {
     cfg: GlowConfig,
     params: Params,
     backend: B,
-    plans: HashMap<Key, (B::Plan, Io)>,
+    enc_plans: HashMap<EncKey, (B::Plan, EncodeIo)>,
+    dec_plans: HashMap<DecKey, (B::Plan, DecodeIo)>,
+}
+
+/// The encode plan for `key`, built once.
+fn enc_plan<'a, B: Backend>(
+    plans: &'a mut HashMap<EncKey, (B::Plan, EncodeIo)>,
+    backend: &mut B,
+    cfg: &GlowConfig,
+    key: EncKey,
+) -> Result<&'a mut (B::Plan, EncodeIo)> {
+    use std::collections::hash_map::Entry;
+    match plans.entry(key) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(v) => {
+            cfg.check_batch(key.0)?;
+            let (g, io) = match key.1 {
+                Some(input) => encode_graph(cfg, key.0, input, false),
+                None => encode_graph(cfg, key.0, EncodeInput::Image { noise: true }, true),
+            };
+            Ok(v.insert((backend.build(g)?, io)))
+        }
+    }
+}
+
+/// The decode plan for `key`, built once.
+fn dec_plan<'a, B: Backend>(
+    plans: &'a mut HashMap<DecKey, (B::Plan, DecodeIo)>,
+    backend: &mut B,
+    cfg: &GlowConfig,
+    key: DecKey,
+) -> Result<&'a mut (B::Plan, DecodeIo)> {
+    use std::collections::hash_map::Entry;
+    match plans.entry(key) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(v) => {
+            cfg.check_batch(key.0)?;
+            let (g, io) = decode_graph(cfg, key.0, key.1);
+            Ok(v.insert((backend.build(g)?, io)))
+        }
+    }
 }
 
 impl<B: Backend> Glow<B> {
@@ -53,7 +85,7 @@ impl<B: Backend> Glow<B> {
         cfg.validate()?;
         params.validate(&cfg)?;
         backend.set_params(&params.with_derived(&cfg))?;
-        Ok(Glow { cfg, params, backend, plans: HashMap::new() })
+        Ok(Glow { cfg, params, backend, enc_plans: HashMap::new(), dec_plans: HashMap::new() })
     }
 
     pub fn config(&self) -> &GlowConfig {
@@ -81,35 +113,6 @@ impl<B: Backend> Glow<B> {
         Ok(())
     }
 
-    /// Builds the plan for `key` once; later calls reuse it.
-    fn plan(&mut self, key: Key) -> Result<&Io> {
-        if !self.plans.contains_key(&key) {
-            let (Key::Encode(n, _) | Key::Init(n) | Key::Decode(n) | Key::Sample(n)) = key;
-            self.cfg.check_batch(n)?;
-            let (graph, io) = match key {
-                Key::Encode(n, input) => {
-                    let (g, io) = encode_graph(&self.cfg, n, input, false);
-                    (g, Io::Enc(io))
-                }
-                Key::Init(n) => {
-                    let (g, io) = encode_graph(&self.cfg, n, EncodeInput::Image { noise: true }, true);
-                    (g, Io::Enc(io))
-                }
-                Key::Decode(n) => {
-                    let (g, io) = decode_graph(&self.cfg, n, false);
-                    (g, Io::Dec(io))
-                }
-                Key::Sample(n) => {
-                    let (g, io) = decode_graph(&self.cfg, n, true);
-                    (g, Io::Dec(io))
-                }
-            };
-            let plan = self.backend.build(graph)?;
-            self.plans.insert(key, (plan, io));
-        }
-        Ok(&self.plans[&key].1)
-    }
-
     fn check_images(&self, images: &[u8], n: usize) -> Result<()> {
         self.cfg.check_batch(n)?;
         let d = self.cfg.dims();
@@ -125,46 +128,49 @@ impl<B: Backend> Glow<B> {
         }
         Ok(())
     }
+}
 
-    fn label_input(&self, labels: Option<&[u32]>, n: usize, buf: Option<BufId>) -> Result<Option<(BufId, Host)>> {
-        let nc = self.cfg.n_classes;
-        match (buf, labels) {
-            (None, None) => Ok(None),
-            (None, Some(_)) => Err(Error::Input("labels given to an unconditional model".into())),
-            (Some(_), None) => {
-                Err(Error::Input(format!("this model is class-conditional ({nc} classes): labels are required")))
+/// The one-hot label input of a class-conditional model's graph (`buf`), checked.
+fn label_input(
+    cfg: &GlowConfig,
+    labels: Option<&[u32]>,
+    n: usize,
+    buf: Option<BufId>,
+) -> Result<Option<(BufId, Host)>> {
+    let nc = cfg.n_classes;
+    match (buf, labels) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Error::Input("labels given to an unconditional model".into())),
+        (Some(_), None) => {
+            Err(Error::Input(format!("this model is class-conditional ({nc} classes): labels are required")))
+        }
+        (Some(b), Some(l)) => {
+            if l.len() != n {
+                return Err(Error::Input(format!("{} labels for {n} images", l.len())));
             }
-            (Some(b), Some(l)) => {
-                if l.len() != n {
-                    return Err(Error::Input(format!("{} labels for {n} images", l.len())));
+            let mut one_hot = vec![0.0; n * nc];
+            for (i, &y) in l.iter().enumerate() {
+                if y as usize >= nc {
+                    return Err(Error::Input(format!("label {y} out of range 0..{nc}")));
                 }
-                let mut one_hot = vec![0.0; n * nc];
-                for (i, &y) in l.iter().enumerate() {
-                    if y as usize >= nc {
-                        return Err(Error::Input(format!("label {y} out of range 0..{nc}")));
-                    }
-                    one_hot[i * nc + y as usize] = 1.0;
-                }
-                Ok(Some((b, Host::F(one_hot))))
+                one_hot[i * nc + y as usize] = 1.0;
             }
+            Ok(Some((b, Host::F(one_hot))))
         }
     }
+}
 
+impl<B: Backend> Glow<B> {
     async fn run_encode(
         &mut self,
-        key: Key,
+        input_kind: Option<EncodeInput>,
         input: Host,
         n: usize,
         labels: Option<&[u32]>,
         seed: u64,
     ) -> Result<Encoded> {
-        let lab_buf = match self.plan(key)? {
-            Io::Enc(io) => io.labels,
-            Io::Dec(_) => unreachable!(),
-        };
-        let lab = self.label_input(labels, n, lab_buf)?;
-        let (plan, io) = self.plans.get_mut(&key).unwrap();
-        let Io::Enc(io) = io else { unreachable!() };
+        let (plan, io) = enc_plan(&mut self.enc_plans, &mut self.backend, &self.cfg, (n, input_kind))?;
+        let lab = label_input(&self.cfg, labels, n, io.labels)?;
         let mut outputs = vec![io.logdet, io.logp];
         outputs.extend(&io.eps);
         outputs.extend(io.logits);
@@ -177,7 +183,7 @@ impl<B: Backend> Glow<B> {
         let nl = self.cfg.levels;
         let levels: Vec<Vec<f64>> = (0..nl).map(|_| res.next().unwrap().floats()).collect();
         let logits = has_logits.then(|| res.next().unwrap().floats());
-        if !matches!(key, Key::Init(_)) {
+        if input_kind.is_some() {
             check_finite_encode(&logdet, &logp, &levels, logits.as_deref())?;
         }
         Ok(Encoded { latents: Latents::new(&self.cfg, n, levels)?, logdet, logp, logits })
@@ -188,7 +194,7 @@ impl<B: Backend> Glow<B> {
     pub async fn init_actnorm(&mut self, images: &[u8], n: usize, seed: u64) -> Result<()> {
         self.check_images(images, n)?;
         let labels = (self.cfg.n_classes > 0).then(|| vec![0u32; n]);
-        self.run_encode(Key::Init(n), Host::U8(images.to_vec()), n, labels.as_deref(), seed).await?;
+        self.run_encode(None, Host::U8(images.to_vec()), n, labels.as_deref(), seed).await?;
         let names = crate::params::actnorm_names(&self.cfg);
         let values = self.backend.read_params(&names).await?;
         let mut params = self.params.clone();
@@ -207,8 +213,7 @@ impl<B: Backend> Glow<B> {
     /// Exact, deterministic encode of u8 images (each value taken at its bin centre).
     pub async fn encode(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>) -> Result<Encoded> {
         self.check_images(images, n)?;
-        self.run_encode(Key::Encode(n, EncodeInput::Image { noise: false }), Host::U8(images.to_vec()), n, labels, 0)
-            .await
+        self.run_encode(Some(EncodeInput::Image { noise: false }), Host::U8(images.to_vec()), n, labels, 0).await
     }
 
     /// Encode of preprocessed floats `x` (NHWC, values in [-0.5, 0.5]).
@@ -217,7 +222,7 @@ impl<B: Backend> Glow<B> {
         if x.len() != n * self.cfg.dims() {
             return Err(Error::Input(format!("expected {} floats, got {}", n * self.cfg.dims(), x.len())));
         }
-        self.run_encode(Key::Encode(n, EncodeInput::Float), Host::F(x.to_vec()), n, labels, 0).await
+        self.run_encode(Some(EncodeInput::Float), Host::F(x.to_vec()), n, labels, 0).await
     }
 
     /// Bits per dimension of each image, with uniform dequantisation noise from `seed`:
@@ -231,7 +236,7 @@ impl<B: Backend> Glow<B> {
     ) -> Result<Vec<f64>> {
         self.check_images(images, n)?;
         let e = self
-            .run_encode(Key::Encode(n, EncodeInput::Image { noise: true }), Host::U8(images.to_vec()), n, labels, seed)
+            .run_encode(Some(EncodeInput::Image { noise: true }), Host::U8(images.to_vec()), n, labels, seed)
             .await?;
         Ok(bpd(&self.cfg, &e.logdet, &e.logp))
     }
@@ -240,14 +245,8 @@ impl<B: Backend> Glow<B> {
     pub async fn decode_full(&mut self, latents: &Latents, labels: Option<&[u32]>) -> Result<(Vec<u8>, Vec<f64>)> {
         latents.check(&self.cfg)?;
         let n = latents.n;
-        let key = Key::Decode(n);
-        let lab_buf = match self.plan(key)? {
-            Io::Dec(io) => io.labels,
-            Io::Enc(_) => unreachable!(),
-        };
-        let lab = self.label_input(labels, n, lab_buf)?;
-        let (plan, io) = self.plans.get_mut(&key).unwrap();
-        let Io::Dec(io) = io else { unreachable!() };
+        let (plan, io) = dec_plan(&mut self.dec_plans, &mut self.backend, &self.cfg, (n, false))?;
+        let lab = label_input(&self.cfg, labels, n, io.labels)?;
         let mut inputs: Vec<(BufId, Host)> =
             io.eps.iter().zip(&latents.levels).map(|(&b, v)| (b, Host::F(v.clone()))).collect();
         inputs.extend(lab);
@@ -270,14 +269,8 @@ impl<B: Backend> Glow<B> {
                 "sample needs n > 0 and a finite temperature >= 0 (got n={n}, T={temperature})"
             )));
         }
-        let key = Key::Sample(n);
-        let lab_buf = match self.plan(key)? {
-            Io::Dec(io) => io.labels,
-            Io::Enc(_) => unreachable!(),
-        };
-        let lab = self.label_input(labels, n, lab_buf)?;
-        let (plan, io) = self.plans.get_mut(&key).unwrap();
-        let Io::Dec(io) = io else { unreachable!() };
+        let (plan, io) = dec_plan(&mut self.dec_plans, &mut self.backend, &self.cfg, (n, true))?;
+        let lab = label_input(&self.cfg, labels, n, io.labels)?;
         let outs = [io.image, io.x];
         let mut res =
             self.backend.run(plan, lab.into_iter().collect(), &outs, RunArgs { seed, temperature }).await?.into_iter();

@@ -4,7 +4,7 @@
 //! submission. Gradients of every trainable parameter pass through `grad.<name>` parameters,
 //! the single point an all-reduce can hook into.
 use crate::backend::{Backend, Host};
-use crate::config::GlowConfig;
+use crate::config::{GlowConfig, LevelShape};
 use crate::error::{Error, Result};
 use crate::flow::{split_squeeze, EncodeInput, EncodeIo, B};
 use crate::graph::{BufId, Graph, RunArgs};
@@ -116,75 +116,9 @@ impl B<'_> {
             let x = io.level_out[l];
             let dx = self.g.buf(format!("l{l}.bdx_out"), n * s.pixels() * s.c);
             if l + 1 == nl {
-                // top prior: dz (all channels), dh shared by the batch (+ class vector)
-                let dh = self.g.buf("top.bdh", s.pixels() * 2 * s.c);
-                let dv = io.top_v.map(|_| self.g.buf("top.bdv", n * 2 * s.c));
-                let pp = PriorBackwardParams {
-                    pp: self.top_prior_params(&s, io.top_v.is_some()),
-                    ld_scale: g as f32,
-                    _pad: [0; 3],
-                };
-                self.g.push(PriorBackward { z: x, h: io.top_h, v: io.top_v, dz: dx, dh, dv, p: pp });
-                if cfg.learn_top {
-                    let p = ConvParams::new(1, s.h, s.w, 0, 2 * s.c, 3, true);
-                    self.conv_backward(
-                        io.top_h,
-                        io.top_h,
-                        dh,
-                        "top.prior.w",
-                        "top.prior.bias",
-                        "top.prior.logs",
-                        p,
-                        false,
-                        None,
-                    );
-                }
-                if let (Some(v), Some(dv), Some(lab)) = (io.top_v, dv, io.labels) {
-                    let p = ConvParams::new(n, 1, 1, cfg.n_classes, 2 * s.c, 1, false);
-                    self.conv_backward(lab, v, dv, "top.y_emb.w", "top.y_emb.bias", "top.y_emb.logs", p, false, None);
-                }
-                if let (Some(lg), Some(zm), Some(lab)) = (io.logits, io.top_mean, io.labels) {
-                    if gy != 0.0 {
-                        let nc = cfg.n_classes;
-                        let dl = self.g.buf("classifier.bdl", n * nc);
-                        let rp = ReduceParams { n: u(n), len: u(nc), scale: gy as f32, c: 0 };
-                        self.g.push(ClassLossBackward { logits: lg, onehot: lab, dlogits: dl, p: rp });
-                        let dzm = self.g.buf("classifier.bdz", n * s.c);
-                        let p = ConvParams::new(n, 1, 1, s.c, nc, 1, false);
-                        let data = Some((dzm, false, u(s.c), 0));
-                        self.conv_backward(
-                            zm,
-                            lg,
-                            dl,
-                            "classifier.w",
-                            "classifier.bias",
-                            "classifier.logs",
-                            p,
-                            false,
-                            data,
-                        );
-                        let mp = ReduceParams { n: u(n), len: u(s.pixels()), scale: 1.0, c: u(s.c) };
-                        self.g.push(MeanHwBackward { dy: dzm, dx, p: mp });
-                    }
-                }
+                self.top_backward(io, &s, dx, g, gy);
             } else {
-                let nx = shapes[l + 1];
-                // z1's gradient from the level above, then z2's from the prior, then the prior conv's
-                let sp = split_squeeze(n, &s, &nx);
-                self.g.push(Squeeze {
-                    wide: dx,
-                    narrow: dnext.expect("gradient from the level above"),
-                    reverse: true,
-                    p: sp,
-                });
-                let hp = io.prior_h[l];
-                let dh = self.g.buf(format!("l{l}.prior.bdh"), n * s.pixels() * 2 * s.c2());
-                let pp = PriorBackwardParams { pp: self.split_prior_params(&s), ld_scale: g as f32, _pad: [0; 3] };
-                self.g.push(PriorBackward { z: x, h: hp, v: None, dz: dx, dh, dv: None, p: pp });
-                let mut p = ConvParams::new(n, s.h, s.w, s.c1(), 2 * s.c2(), 3, true);
-                p.cin_stride = u(s.c);
-                let (w, b, lg) = (format!("l{l}.prior.w"), format!("l{l}.prior.bias"), format!("l{l}.prior.logs"));
-                self.conv_backward(x, hp, dh, &w, &b, &lg, p, false, Some((dx, true, u(s.c), 0)));
+                self.split_backward(io, l, &s, &shapes[l + 1], dx, dnext.expect("gradient from the level above"), g);
             }
             let (mut xc, mut dxc) = (x, dx);
             for k in (0..cfg.depth).rev() {
@@ -204,6 +138,77 @@ impl B<'_> {
             }
             dnext = Some(dxc);
         }
+    }
+
+    /// Backward through the top prior (dz over all channels, its `h` shared by the batch, the
+    /// class embedding) and the class head, into `dx` (the top level's output gradient).
+    fn top_backward(&mut self, io: &EncodeIo, s: &LevelShape, dx: BufId, g: f64, gy: f64) {
+        let (cfg, n, x, s) = (self.cfg, self.n, io.level_out[self.cfg.levels - 1], *s);
+        // top prior: dz (all channels), dh shared by the batch (+ class vector)
+        let dh = self.g.buf("top.bdh", s.pixels() * 2 * s.c);
+        let dv = io.top_v.map(|_| self.g.buf("top.bdv", n * 2 * s.c));
+        let pp =
+            PriorBackwardParams { pp: self.top_prior_params(&s, io.top_v.is_some()), ld_scale: g as f32, _pad: [0; 3] };
+        self.g.push(PriorBackward { z: x, h: io.top_h, v: io.top_v, dz: dx, dh, dv, p: pp });
+        if cfg.learn_top {
+            let p = ConvParams::new(1, s.h, s.w, 0, 2 * s.c, 3, true);
+            self.conv_backward(
+                io.top_h,
+                io.top_h,
+                dh,
+                "top.prior.w",
+                "top.prior.bias",
+                "top.prior.logs",
+                p,
+                false,
+                None,
+            );
+        }
+        if let (Some(v), Some(dv), Some(lab)) = (io.top_v, dv, io.labels) {
+            let p = ConvParams::new(n, 1, 1, cfg.n_classes, 2 * s.c, 1, false);
+            self.conv_backward(lab, v, dv, "top.y_emb.w", "top.y_emb.bias", "top.y_emb.logs", p, false, None);
+        }
+        if let (Some(lg), Some(zm), Some(lab)) = (io.logits, io.top_mean, io.labels) {
+            if gy != 0.0 {
+                let nc = cfg.n_classes;
+                let dl = self.g.buf("classifier.bdl", n * nc);
+                let rp = ReduceParams { n: u(n), len: u(nc), scale: gy as f32, c: 0 };
+                self.g.push(ClassLossBackward { logits: lg, onehot: lab, dlogits: dl, p: rp });
+                let dzm = self.g.buf("classifier.bdz", n * s.c);
+                let p = ConvParams::new(n, 1, 1, s.c, nc, 1, false);
+                let data = Some((dzm, false, u(s.c), 0));
+                self.conv_backward(zm, lg, dl, "classifier.w", "classifier.bias", "classifier.logs", p, false, data);
+                let mp = ReduceParams { n: u(n), len: u(s.pixels()), scale: 1.0, c: u(s.c) };
+                self.g.push(MeanHwBackward { dy: dzm, dx, p: mp });
+            }
+        }
+    }
+
+    /// Backward through level `l`'s split: `z1`'s gradient from the level above (`dnext`), then
+    /// `z2`'s from the split prior, then the prior conv's, into `dx`.
+    #[allow(clippy::too_many_arguments)]
+    fn split_backward(
+        &mut self,
+        io: &EncodeIo,
+        l: usize,
+        s: &LevelShape,
+        nx: &LevelShape,
+        dx: BufId,
+        dnext: BufId,
+        g: f64,
+    ) {
+        let (n, x, s, nx) = (self.n, io.level_out[l], *s, *nx);
+        // z1's gradient from the level above, then z2's from the prior, then the prior conv's
+        let sp = split_squeeze(n, &s, &nx);
+        self.g.push(Squeeze { wide: dx, narrow: dnext, reverse: true, p: sp });
+        let hp = io.prior_h[l];
+        let dh = self.g.buf(format!("l{l}.prior.bdh"), n * s.pixels() * 2 * s.c2());
+        let pp = PriorBackwardParams { pp: self.split_prior_params(&s), ld_scale: g as f32, _pad: [0; 3] };
+        self.g.push(PriorBackward { z: x, h: hp, v: None, dz: dx, dh, dv: None, p: pp });
+        let mut p = ConvParams::new(n, s.h, s.w, s.c1(), 2 * s.c2(), 3, true);
+        p.cin_stride = u(s.c);
+        let (w, b, lg) = (format!("l{l}.prior.w"), format!("l{l}.prior.bias"), format!("l{l}.prior.logs"));
+        self.conv_backward(x, hp, dh, &w, &b, &lg, p, false, Some((dx, true, u(s.c), 0)));
     }
 }
 

@@ -184,7 +184,8 @@ mod tests {
         let img = image::open(&out).unwrap().to_rgb8();
         assert_eq!((img.width(), img.height()), (720, 400));
         let red = img.pixels().filter(|p| p.0 == [200, 40, 40]).count();
-        assert_eq!(red, 2 * 25, "two test points drawn");
+        // two test points and the legend's marker, 5x5 pixels each
+        assert_eq!(red, 3 * 25, "two test points drawn");
         assert!(img.pixels().filter(|p| p.0 == [120, 160, 230]).count() > 50, "train curve drawn");
     }
 }
