@@ -13,7 +13,7 @@ const WG: u32 = 64u;
 const CMAX: u32 = 1024u;
 
 // ---- compose: W and W^T, one invocation per row i of W (e_i^T H_1 ... H_R), no barriers ----
-// About R (C/2 + 1) loop iterations per invocation (exact on lavapipe up to C = R of about 360).
+// About R (C/2 + 2) loop iterations per invocation (exact on lavapipe up to C = R = 356).
 @group(0) @binding(1) var<storage, read> cp_v: array<f32>;            // [R, C]
 @group(0) @binding(2) var<storage, read_write> cp_w: array<f32>;      // [C, C]
 @group(0) @binding(3) var<storage, read_write> cp_winv: array<f32>;   // [C, C]
@@ -63,8 +63,8 @@ fn compose(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 //   dv_r = (du - u (u.du)) / |v_r|;  G <- G H_r.
 // Invocation lid owns rows lid, lid + 64, ... (A / G updates, p, q) and columns lid, lid + 64, ...
 // (du). q = A_r u = -A_{r+1} u, and u.du = -4 p.q (as A_r u = q, G_r u = p).
-// About R (ceil(C/64) C + 25) loop iterations per invocation: exact on lavapipe (which stops an
-// invocation's loops after 65535 in total) up to C = R of about 140.
+// About R (ceil(C/64) C + 30) loop iterations per invocation: exact on lavapipe (which stops an
+// invocation's loops after 65535 in total) up to C = R = 136 (measured; wrong from 137).
 @group(0) @binding(4) var<storage, read> hg_v: array<f32>;             // [R, C]
 @group(0) @binding(5) var<storage, read> hg_w: array<f32>;             // [C, C]
 @group(0) @binding(6) var<storage, read> hg_dw: array<f32>;            // [C, C]

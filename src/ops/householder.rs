@@ -27,9 +27,9 @@
 //! workgroup memory WebGPU guarantees; plus 256 B for `wg_sum`); at most 5 storage buffers per
 //! entry. lavapipe (llvmpipe, Mesa 22.3), the test adapter, silently stops all loops of an
 //! invocation after 65535 iterations in total: with inner loops unrolled by 4, `grad` makes
-//! about `R·(⌈C/64⌉·C + 25)` iterations per invocation and is exact there up to C = R ≈ 140
-//! (C = 128 tested); `compose` makes about `R·(C/2 + 1)` and is exact up to C = R ≈ 360.
-//! Real GPUs have no such limit.
+//! about `R·(⌈C/64⌉·C + 30)` iterations per invocation and is exact there up to C = R = 136
+//! (measured: wrong from 137; C = 128 and 136 are in the tests); `compose` makes about `R·(C/2 + 2)`
+//! and is exact up to C = R = 356 (wrong by 360). Real GPUs have no such limit.
 //!
 //! Shader: `shaders/householder.wgsl`.
 use bytemuck::{Pod, Zeroable};
