@@ -54,7 +54,7 @@ macro_rules! layout {
 
 #[test]
 fn every_shader_struct_p_matches_its_rust_params() {
-    use glowgpu::ops::{actnorm::*, conv2d::*, copy::*, coupling::*, invconv::*, noise::*, optim::*};
+    use glowgpu::ops::{actnorm::*, conv2d::*, copy::*, coupling::*, householder::*, invconv::*, noise::*, optim::*};
     use glowgpu::ops::{permute::*, prior::*, quantize::*, reduce::*, squeeze::*};
     let conv = || {
         layout!(ConvParams { "n" => n: U, "h" => h: U, "w" => w: U, "cin" => cin: U, "cin_stride" => cin_stride: U,
@@ -76,6 +76,7 @@ fn every_shader_struct_p_matches_its_rust_params() {
             layout!(CouplingBackwardParams { "pixels" => cp.pixels: U, "c" => cp.c: U, "c1" => cp.c1: U,
             "c2" => cp.c2: U, "ld_scale" => ld_scale: F }),
         ),
+        ("householder", layout!(HouseholderParams { "c" => c: U, "r" => r: U })),
         ("invconv", layout!(InvconvParams { "c" => c: U, "ld" => ld: F })),
         ("noise", layout!(NoiseParams { "len" => len: U, "stream" => stream: U })),
         (

@@ -9,6 +9,7 @@ pub mod actnorm;
 pub mod conv2d;
 pub mod copy;
 pub mod coupling;
+pub mod householder;
 pub mod invconv;
 pub mod noise;
 pub mod optim;
@@ -136,6 +137,8 @@ ops! {
     InvconvLuGradPermute(invconv::InvconvLuGradPermute),
     InvconvLuGrad(invconv::InvconvLuGrad),
     InvconvLogdetGrad(invconv::InvconvLogdetGrad),
+    HouseholderCompose(householder::HouseholderCompose),
+    HouseholderGrad(householder::HouseholderGrad),
     GradSqSum(optim::GradSqSum),
     ClipFactor(optim::ClipFactor),
     AdamUpdate(optim::AdamUpdate),
