@@ -26,6 +26,8 @@ pub enum Permutation {
     Shuffle,
     /// Channel order reversed (RealNVP).
     Reverse,
+    /// Orthogonal 1x1 convolution, a product of C Householder reflections (`layers::householder`).
+    Householder,
 }
 
 /// Bounds of every [`GlowConfig`] field, checked by [`GlowConfig::validate`].
@@ -145,6 +147,7 @@ impl GlowConfig {
         if self.image_height % f != 0 || self.image_width % f != 0 {
             return bad(format!("image {}x{} is not divisible by 2^levels = {f}", self.image_height, self.image_width));
         }
+        crate::layers::check(self)?;
         match self.param_count() {
             Some(n) if n <= l.params => Ok(()),
             Some(n) => bad(format!("the model would have {n} parameters, more than the limit {}", l.params)),

@@ -66,7 +66,13 @@ fn round_trip_exact_deep_model_gpu_and_cpu() {
 #[test]
 fn round_trip_every_permutation_and_coupling_gpu() {
     let mut gpu = Some(gpu());
-    for perm in [Permutation::Invconv, Permutation::InvconvLu, Permutation::Shuffle, Permutation::Reverse] {
+    for perm in [
+        Permutation::Invconv,
+        Permutation::InvconvLu,
+        Permutation::Shuffle,
+        Permutation::Reverse,
+        Permutation::Householder,
+    ] {
         for coupling in [Coupling::Affine, Coupling::Additive] {
             let mut c = cfg(8, 8, 1, 2, 2, 8, coupling, perm);
             c.n_bits = 5;
@@ -88,6 +94,7 @@ fn gpu_encode_matches_f64_reference() {
         (Permutation::Invconv, Coupling::Affine),
         (Permutation::InvconvLu, Coupling::Additive),
         (Permutation::Shuffle, Coupling::Affine),
+        (Permutation::Householder, Coupling::Additive),
     ] {
         let c = cfg(24, 16, 3, 3, 2, 12, coupling, perm);
         let p = perturbed(&c, 31, 0.05);
@@ -113,6 +120,7 @@ fn logdet_matches_finite_difference_jacobian() {
         (Permutation::Invconv, Coupling::Affine),
         (Permutation::InvconvLu, Coupling::Affine),
         (Permutation::Reverse, Coupling::Additive),
+        (Permutation::Householder, Coupling::Affine),
     ] {
         let c = cfg(4, 4, 1, 2, 2, 4, coupling, perm);
         let p = perturbed(&c, 41, 0.2);

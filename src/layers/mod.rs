@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{Coupling, GlowConfig, LevelShape, Permutation};
+use crate::error::Result;
 use crate::flow::B;
 use crate::graph::BufId;
 use crate::ops::conv2d::{Conv2d, ConvParams};
@@ -20,6 +21,7 @@ use crate::rng::HostRng;
 pub(crate) mod actnorm;
 pub(crate) mod coupling;
 pub(crate) mod gather;
+pub mod householder;
 pub(crate) mod invconv;
 
 /// How a parameter is initialised.
@@ -98,6 +100,11 @@ pub(crate) trait Layer: Sync {
     /// The layer's stored parameters at `site`, in a fixed order.
     fn specs(&self, cfg: &GlowConfig, site: &Site) -> Vec<Spec>;
 
+    /// Refuses a config the layer cannot run at `site` (checked by `GlowConfig::validate`).
+    fn check(&self, _cfg: &GlowConfig, _site: &Site) -> Result<()> {
+        Ok(())
+    }
+
     /// Initial values (the paper's init) into `out`. The default fills every spec from its
     /// [`Init`]; layers with [`Init::Layer`] specs override it.
     fn init(&self, cfg: &GlowConfig, site: &Site, rng: &mut HostRng, out: &mut BTreeMap<String, Tensor>) {
@@ -162,12 +169,24 @@ pub(crate) fn step_layers(cfg: &GlowConfig) -> [&'static dyn Layer; 3] {
         Permutation::InvconvLu => &invconv::Invconv { lu: true },
         Permutation::Shuffle => &gather::Gather { shuffle: true },
         Permutation::Reverse => &gather::Gather { shuffle: false },
+        Permutation::Householder => &householder::Householder,
     };
     let coupling: &'static dyn Layer = match cfg.coupling {
         Coupling::Affine => &coupling::CouplingLayer { affine: true },
         Coupling::Additive => &coupling::CouplingLayer { affine: false },
     };
     [&actnorm::ActNormLayer, perm, coupling]
+}
+
+/// Every layer's [`Layer::check`] on one step per level (a check may not depend on the depth).
+pub(crate) fn check(cfg: &GlowConfig) -> Result<()> {
+    for (l, s) in cfg.level_shapes().into_iter().enumerate() {
+        let site = Site::new(l, 0, s);
+        for layer in step_layers(cfg) {
+            layer.check(cfg, &site)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every flow step's site, in forward order.

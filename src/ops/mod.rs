@@ -9,7 +9,8 @@ pub mod actnorm;
 pub mod conv2d;
 pub mod copy;
 pub mod coupling;
-pub mod householder;
+/// The Householder 1x1 conv's ops live with their layer.
+pub use crate::layers::householder;
 pub mod invconv;
 pub mod noise;
 pub mod optim;

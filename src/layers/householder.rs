@@ -1,6 +1,13 @@
 //! An orthogonal 1x1 convolution parametrised by Householder reflections (Tomczak & Welling
-//! 2016; Golinski et al. 2019): the device ops that compose W and back-propagate into the
-//! reflection vectors.
+//! 2016; Golinski et al. 2019), `permutation: householder`: the flow layer, and the device ops
+//! that compose W and back-propagate into the reflection vectors.
+//!
+//! The layer: parameters `{pre}.householder.v` `[C, C]` (R = C reflections, N(0, 1) rows, so
+//! W starts as a random orthogonal matrix like the paper's random rotation); derived
+//! `derived.{pre}.householder.{w, w_inv}`; `y = x·W`, no logdet term (`|det W| = 1`), the
+//! inverse `x = y·Wᵀ` exact up to rounding without any matrix inversion (the plain invconv's
+//! inverse is a Gauss-Jordan elimination that grows ill-conditioned as W trains). Same FLOPs
+//! as invconv per step; training adds the `compose` and `grad` ops (O(C³), one workgroup).
 //!
 //! Parameters `v` `[R, C]` (row r is `v_r`; a layer uses R = C, any R ≥ 0 works),
 //! `u_r = v_r/|v_r|`, `H_r = I − 2 u_r u_rᵀ`, `W = H_1 H_2 ⋯ H_R` (`[C, C]` row-major, `y = x·W`
@@ -34,8 +41,14 @@
 //! Shader: `shaders/householder.wgsl`.
 use bytemuck::{Pod, Zeroable};
 
-use super::{groups, uniform, CpuCtx, Real};
+use super::{conv1x1, Derived, Init, Kind, Layer, Packed, Site, Spec};
+use crate::config::GlowConfig;
+use crate::error::{Error, Result};
+use crate::flow::B;
 use crate::graph::{Access, Bind, BufId, GpuCall, Graph, Layout};
+use crate::ops::conv2d::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvParams};
+use crate::ops::{groups, uniform, CpuCtx, Real};
+use crate::params::Params;
 
 /// Largest C the GPU entries support (workgroup memory of `grad`).
 pub const HOUSEHOLDER_MAX_C: usize = 1024;
@@ -256,5 +269,72 @@ fn accumulate<T: Real>(ctx: &mut CpuCtx<T>, name: &str, len: usize, f: impl Fn(u
     assert!(dst.len() >= len, "parameter {name} holds {} values, needs {len}", dst.len());
     for (i, d) in dst[..len].iter_mut().enumerate() {
         *d = *d + f(i);
+    }
+}
+
+/// The layer (`Permutation::Householder`).
+pub(crate) struct Householder;
+
+impl Layer for Householder {
+    fn specs(&self, _cfg: &GlowConfig, site: &Site) -> Vec<Spec> {
+        let c = site.s.c;
+        vec![Spec::new(site.name("householder.v"), vec![c, c], Init::Normal(1.0), Kind::Trainable)]
+    }
+
+    fn check(&self, _cfg: &GlowConfig, site: &Site) -> Result<()> {
+        if site.s.c > HOUSEHOLDER_MAX_C {
+            return Err(Error::Config(format!(
+                "permutation householder supports at most {HOUSEHOLDER_MAX_C} channels per level; level {} has {}",
+                site.l, site.s.c
+            )));
+        }
+        Ok(())
+    }
+
+    fn derived(&self, _cfg: &GlowConfig, site: &Site, params: &Params, out: &mut Derived) {
+        let c = site.s.c;
+        let v: Vec<f64> = params.get(&site.name("householder.v")).data.iter().map(|&x| x as f64).collect();
+        let w = compose(&v, c, c);
+        let wt: Vec<f64> = (0..c * c).map(|e| w[(e % c) * c + e / c]).collect();
+        out.insert(site.derived("householder.w"), (vec![c, c], w));
+        out.insert(site.derived("householder.w_inv"), (vec![c, c], wt));
+    }
+
+    fn prepare(&self, b: &mut B, site: &Site) {
+        b.g.push(HouseholderCompose::new(&site.pre, site.s.c));
+    }
+
+    fn packed(&self, _cfg: &GlowConfig, site: &Site) -> Vec<Packed> {
+        let p = ConvParams::new(1, 1, 1, site.s.c, site.s.c, 1, false);
+        vec![
+            Packed { weight: site.derived("householder.w"), p, transposed: true },
+            Packed { weight: site.derived("householder.w_inv"), p, transposed: false },
+        ]
+    }
+
+    /// dL/dW of the composed W, turned into dL/dv by `HouseholderGrad`.
+    fn grad_scratch(&self, site: &Site) -> Vec<(String, Vec<usize>)> {
+        vec![(format!("grad.{}", site.name("householder.w")), vec![site.s.c, site.s.c])]
+    }
+
+    fn forward(&self, b: &mut B, site: &Site, x: BufId, _logdet: BufId) -> BufId {
+        conv1x1(b, site, x, site.derived("householder.w"))
+    }
+
+    fn inverse(&self, b: &mut B, site: &Site, y: BufId) -> BufId {
+        conv1x1(b, site, y, site.derived("householder.w_inv"))
+    }
+
+    fn backward(&self, b: &mut B, site: &Site, y: BufId, dy: BufId, _g: f64) -> (BufId, BufId) {
+        let (n, s) = (b.n, site.s);
+        let x = b.g.buf(site.name("bx"), n * s.pixels() * s.c);
+        let p = ConvParams::new(n, s.h, s.w, s.c, s.c, 1, false);
+        b.g.push(Conv2d { x: y, y: x, weight: site.derived("householder.w_inv"), bias: None, logs: None, p });
+        // grad.{pre}.householder.w += xᵀ·dy, then dL/dv from it
+        ConvBackwardWeight::push(&mut b.g, x, dy, &site.name("householder.w"), p);
+        let dx = b.g.buf(site.name("bdx"), n * s.pixels() * s.c);
+        b.g.push(ConvBackwardData { dacc: dy, dx, weight: site.derived("householder.w"), p });
+        HouseholderGrad::push(&mut b.g, &site.pre, s.c);
+        (x, dx)
     }
 }
