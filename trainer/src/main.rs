@@ -8,6 +8,7 @@ mod fsutil;
 mod grid;
 mod plot;
 mod run_checks;
+mod run_setup;
 mod table;
 mod train_cmd;
 

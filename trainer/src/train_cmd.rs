@@ -11,12 +11,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use glowgpu::ops::optim::OptConfig;
 use glowgpu::platform::block_on;
 use glowgpu::train::Trainer;
-use glowgpu::{Backend, CpuBackend, Glow, GpuBackend};
+use glowgpu::{Backend, CpuBackend, GpuBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{self, DataSpec, Dataset};
 use crate::dist::{self, Comm};
+use crate::run_setup::{load_resume, load_warm, new_trainer, open_log, save_last, DistSteps};
 use crate::{fsutil, grid, plot, run_checks, BackendKind, DataArgs};
 
 /// `--backward`: see [`glowgpu::train::Mode`].
@@ -420,227 +421,6 @@ fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     Ok(())
 }
 
-/// `--resume`: the run folder's checkpoint, if there is one. With several ranks rank 0 reads it
-/// and hands it to every rank (no shared folder needed).
-fn load_resume(a: &TrainArgs, comm: &dyn Comm, ck_path: &std::path::Path) -> Result<Option<Checkpoint>> {
-    let (lead, world) = (comm.rank() == 0, comm.size());
-    let ck_path = ck_path.to_path_buf();
-    Ok(if world == 1 {
-        if a.resume && ck_path.exists() {
-            Some(checkpoint::load(&ck_path)?)
-        } else {
-            None
-        }
-    } else if a.resume {
-        // rank 0 reads the checkpoint and hands it to every rank (no shared folder needed)
-        let mut bytes = if lead && ck_path.exists() {
-            std::fs::read(&ck_path).with_context(|| format!("cannot read checkpoint {}", ck_path.display()))?
-        } else {
-            Vec::new()
-        };
-        comm.broadcast("broadcast of the checkpoint", &mut bytes);
-        if bytes.is_empty() {
-            None
-        } else {
-            Some(checkpoint::parse(&bytes, &ck_path)?)
-        }
-    } else {
-        None
-    })
-}
-
-/// `--init-weights`: the run's architecture and first weights from a weights file (also what a
-/// resumed warm-started run is checked against), checked against the data's image shape.
-fn load_warm(a: &TrainArgs, say_it: bool) -> Result<Option<(glowgpu::GlowConfig, glowgpu::Params)>> {
-    Ok(match &a.init_weights {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read --init-weights {}", path.display()))?;
-            let (c, p) = glowgpu::load_weights(&bytes).with_context(|| format!("--init-weights {}", path.display()))?;
-            if (c.image_height, c.image_width, c.image_channels) != (a.image_size, a.image_size, a.channels) {
-                bail!(
-                    "--init-weights {} is a {}x{}x{} model; the data is read as {}x{}x{} (--image-size, --channels)",
-                    path.display(),
-                    c.image_height,
-                    c.image_width,
-                    c.image_channels,
-                    a.image_size,
-                    a.image_size,
-                    a.channels
-                );
-            }
-            if say_it {
-                eprintln!("warm start from {} (architecture from the file: {c:?})", path.display());
-            }
-            Some((c, p))
-        }
-        None => None,
-    })
-}
-
-/// The trainer: from the checkpoint (`resume`), from `--init-weights` (`warm`, no data-dependent
-/// init), or fresh with actnorm initialised from data on rank 0 and broadcast. Returns it with
-/// the batches seen so far.
-#[allow(clippy::too_many_arguments)]
-fn new_trainer<B: Backend>(
-    a: &TrainArgs,
-    cfg: &glowgpu::GlowConfig,
-    seed: u64,
-    opt: OptConfig,
-    backend: B,
-    comm: &dyn Comm,
-    resume: Option<Checkpoint>,
-    warm: Option<(glowgpu::GlowConfig, glowgpu::Params)>,
-    train_set: &Dataset,
-) -> Result<(Trainer<B>, u64)> {
-    let (lead, world) = (comm.rank() == 0, comm.size());
-    Ok(match resume {
-        Some(ck) => {
-            if lead {
-                eprintln!("resuming at step {} ({} batches seen) on {world} rank(s)", ck.t, ck.batches);
-            }
-            let model = Glow::from_params(cfg.clone(), ck.params, backend)?;
-            let mut t = Trainer::new(model, opt)?;
-            t.restore(&ck.opt, ck.t)?;
-            (t, ck.batches)
-        }
-        None if warm.is_some() => {
-            let (_, params) = warm.expect("checked");
-            if lead {
-                eprintln!("no data-dependent init: the weights of --init-weights");
-            }
-            (Trainer::new(Glow::from_params(cfg.clone(), params, backend)?, opt)?, 0)
-        }
-        None => {
-            let mut model = Glow::new(cfg.clone(), backend, seed)?;
-            let ni = a.init_images.min(train_set.len()).max(1);
-            if lead {
-                let order = data::epoch_order(train_set.len(), seed, 0);
-                let mut imgs = Vec::with_capacity(ni * train_set.dims());
-                for &i in order.iter().take(ni) {
-                    imgs.extend(train_set.load(i, false)?);
-                }
-                block_on(model.init_actnorm(&imgs, ni, seed))?;
-                if cfg.n_classes > 0 {
-                    eprintln!("class-conditional: {} classes", cfg.n_classes);
-                }
-            }
-            if world > 1 {
-                // actnorm's data-dependent init on rank 0, then every rank starts from its weights
-                let mut bytes = if lead { glowgpu::save_weights(cfg, model.params())? } else { Vec::new() };
-                comm.broadcast("broadcast of the initial weights", &mut bytes);
-                if !lead {
-                    model.set_params(glowgpu::load_weights(&bytes)?.1)?;
-                }
-            }
-            if lead {
-                eprintln!("actnorm initialised from {ni} images");
-            }
-            (Trainer::new(model, opt)?, 0)
-        }
-    })
-}
-
-/// The run's `log.csv` for appending (rows past a resumed checkpoint removed, the header
-/// written to a new file).
-fn open_log(log_path: &std::path::Path, t: u64) -> Result<std::fs::File> {
-    if t > 0 {
-        // rows past the checkpoint were logged by the interrupted run: the resumed run redoes them
-        truncate_log(log_path, t)?;
-    }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log_path)?;
-    if f.metadata()?.len() == 0 {
-        writeln!(f, "step,batches,train_bpd,grad_norm,test_bpd,elapsed_s")?;
-    }
-    Ok(f)
-}
-
-/// The last checkpoint: no next step vouches for its weights, so a forward pass of the last
-/// batch does before it is written.
-fn save_last<B: Backend>(
-    trainer: &mut Trainer<B>,
-    ck_path: &std::path::Path,
-    p: Checkpoint,
-    b: &data::Batch,
-    last_ck: Option<u64>,
-) -> Result<()> {
-    let note = |last: Option<u64>| run_checks::checkpoint_note(ck_path, last);
-    // no next step vouches for the last weights: a forward pass of the last batch does
-    let bpd = block_on(trainer.model.bits_per_dim(&b.images, b.n, b.labels.as_deref(), 0))
-        .map_err(|e| anyhow!("the weights of step {} are not usable: {e:#}; {}", p.t, note(last_ck)))?;
-    if !bpd.iter().all(|v| v.is_finite()) {
-        bail!("the weights of step {} give a non-finite loss; {}", p.t, note(last_ck));
-    }
-    checkpoint::save(ck_path, &p)?;
-    Ok(())
-}
-
-/// Data-parallel steps: gradients on this rank, the loss and gradient all-reduce, the optimizer;
-/// with the per-step figures of steps 2.. (the first builds the graphs).
-struct DistSteps {
-    grads: Vec<(String, usize)>,
-    bucket: usize,
-    stats: dist::CommStats,
-    steps: u64,
-    seconds: f64,
-    warm: bool,
-}
-
-impl DistSteps {
-    fn new<B: Backend>(trainer: &Trainer<B>, bucket_mib: f64) -> Self {
-        DistSteps {
-            grads: trainer.gradient_tensors(),
-            bucket: ((bucket_mib * 1048576.0 / 4.0) as usize).max(1),
-            stats: dist::CommStats::default(),
-            steps: 0,
-            seconds: 0.0,
-            warm: false,
-        }
-    }
-
-    fn step<B: Backend>(
-        &mut self,
-        trainer: &mut Trainer<B>,
-        batch: &data::Batch,
-        comm: &dyn Comm,
-        seed: u64,
-        global_batch: usize,
-    ) -> Result<glowgpu::train::StepStats> {
-        let t0 = Instant::now();
-        let per = block_on(trainer.gradients(&batch.images, batch.n, batch.labels.as_deref(), seed))?;
-        let mut total = [0.0];
-        comm.sum_f64("all-reduce of the loss", &[per.iter().sum::<f64>()], &mut total);
-        dist::allreduce_gradients(comm, trainer.model.backend_mut(), &self.grads, self.bucket, &mut self.stats)?;
-        let st = block_on(trainer.apply_gradients(total[0] / global_batch as f64))?;
-        if self.warm {
-            self.steps += 1;
-            self.seconds += t0.elapsed().as_secs_f64();
-        } else {
-            (self.warm, self.stats) = (true, dist::CommStats::default());
-        }
-        Ok(st)
-    }
-
-    fn report(&self, world: usize, global_batch: usize) {
-        if self.steps == 0 {
-            return;
-        }
-        let (k, step_s, cstats, dist_steps) = (self.steps as f64, self.seconds, &self.stats, self.steps);
-        let params: usize = self.grads.iter().map(|g| g.1).sum();
-        eprintln!(
-            "data-parallel: {world} ranks, {} images/step, steps 2..: {:.1} ms/step ({:.2} images/s); all-reduce \
-             {} bytes/step ({params} parameters x 4 bytes) in {:.2} ms/step, gradient device<->host copies \
-             {:.2} ms/step",
-            global_batch,
-            1e3 * step_s / k,
-            global_batch as f64 * k / step_s,
-            cstats.bytes / dist_steps,
-            1e3 * cstats.allreduce_s / k,
-            1e3 * cstats.transfer_s / k
-        );
-    }
-}
-
 /// All-gathers a hash of every rank's weights and fails unless they are bit-identical.
 fn check_identical<B: Backend>(tr: &mut Trainer<B>, comm: &dyn Comm, t: u64) -> Result<u64> {
     block_on(tr.sync())?;
@@ -717,7 +497,7 @@ fn evaluate<B: Backend>(tr: &mut Trainer<B>, test: Option<&Dataset>, a: &TrainAr
 }
 
 /// Keeps the header and the rows of steps `<= step` of a run's CSV log (atomically rewritten).
-fn truncate_log(path: &std::path::Path, step: u64) -> Result<()> {
+pub fn truncate_log(path: &std::path::Path, step: u64) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
     let kept: Vec<&str> = text
         .lines()
