@@ -5,13 +5,16 @@
 #   Windows and macOS targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+START=$SECONDS
 scripts/setup.sh
+printf '=== setup took %ds\n' $((SECONDS - START))
 export PATH="$HOME/.cargo/bin:$PATH"
 XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d -t glow-xdg-XXXXXX)}"
 chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
 export XDG_RUNTIME_DIR
 
-step() { printf '\n=== %s\n' "$*"; }
+START=$SECONDS
+step() { printf '\n=== [%dm%02ds] %s\n' $(((SECONDS - START) / 60)) $(((SECONDS - START) % 60)) "$*"; }
 
 step "format and lints"
 cargo fmt --all -- --check
