@@ -21,6 +21,7 @@ pub mod train;
 pub mod web;
 pub mod weights;
 
+pub use backend::any::AnyBackend;
 pub use backend::cpu::CpuBackend;
 pub use backend::gpu::GpuBackend;
 pub use backend::Backend;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 use crate::graph::{BufId, Graph, RunArgs};
 
+pub mod any;
 pub mod cpu;
 pub mod gpu;
 

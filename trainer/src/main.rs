@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use glowgpu::platform::block_on;
 use glowgpu::weights::{save_weights_as, WeightDtype};
-use glowgpu::{Backend, CpuBackend, Glow, GlowConfig, GpuBackend};
+use glowgpu::{AnyBackend, Backend, CpuBackend, Glow, GlowConfig, GpuBackend};
 
 #[derive(Parser)]
 #[command(name = "trainer", version, about = "Glow on wgpu: train, evaluate, sample and export models")]
@@ -171,42 +171,21 @@ fn load(path: &PathBuf) -> Result<(GlowConfig, glowgpu::Params)> {
     load_weights_or_checkpoint(path, false)
 }
 
-/// Runs `f` with a model on the chosen backend.
-fn with_model<R>(
-    kind: BackendKind,
-    cfg: GlowConfig,
-    params: glowgpu::Params,
-    f: impl FnOnce(&mut dyn ModelOps) -> Result<R>,
-) -> Result<R> {
-    match kind {
+/// The backend `kind` names (the GPU's adapter is reported).
+pub fn open_backend(kind: BackendKind) -> Result<AnyBackend> {
+    Ok(match kind {
         BackendKind::Gpu => {
             let gpu = block_on(GpuBackend::new())?;
             eprintln!("backend: {}", gpu.describe());
-            f(&mut Glow::from_params(cfg, params, gpu)?)
+            gpu.into()
         }
-        BackendKind::Cpu => f(&mut Glow::from_params(cfg, params, CpuBackend::<f32>::new())?),
-    }
+        BackendKind::Cpu => CpuBackend::<f32>::new().into(),
+    })
 }
 
-/// The model operations the CLI needs, object-safe over backends.
-trait ModelOps {
-    fn bpd(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> glowgpu::Result<Vec<f64>>;
-    fn sample(&mut self, n: usize, t: f32, seed: u64) -> glowgpu::Result<Vec<u8>>;
-    fn config(&self) -> &GlowConfig;
-}
-
-impl<B: Backend> ModelOps for Glow<B> {
-    fn bpd(&mut self, images: &[u8], n: usize, labels: Option<&[u32]>, seed: u64) -> glowgpu::Result<Vec<f64>> {
-        block_on(self.bits_per_dim(images, n, labels, seed))
-    }
-    fn sample(&mut self, n: usize, t: f32, seed: u64) -> glowgpu::Result<Vec<u8>> {
-        let labels = (self.config().n_classes > 0)
-            .then(|| (0..n as u32).map(|i| i % self.config().n_classes as u32).collect::<Vec<_>>());
-        block_on(Glow::sample(self, n, t, seed, labels.as_deref()))
-    }
-    fn config(&self) -> &GlowConfig {
-        Glow::config(self)
-    }
+/// A model on the backend `kind` names.
+fn open_model(kind: BackendKind, cfg: GlowConfig, params: glowgpu::Params) -> Result<Glow<AnyBackend>> {
+    Ok(Glow::from_params(cfg, params, open_backend(kind)?)?)
 }
 
 fn main() -> Result<()> {
@@ -230,14 +209,7 @@ fn main() -> Result<()> {
                 pad: data.pad,
                 out: &out,
             };
-            let dirs = match backend {
-                BackendKind::Gpu => {
-                    attributes::compute(&mut Glow::from_params(cfg.clone(), params, block_on(GpuBackend::new())?)?, &a)?
-                }
-                BackendKind::Cpu => {
-                    attributes::compute(&mut Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new())?, &a)?
-                }
-            };
+            let dirs = attributes::compute(&mut open_model(backend, cfg.clone(), params)?, &a)?;
             attributes::save(a.out, &cfg, &dirs, f16)?;
             eprintln!("wrote {} ({} directions)", out.display(), dirs.len());
             Ok(())
@@ -272,14 +244,15 @@ fn main() -> Result<()> {
                     avail / ds.dims() as u64
                 );
             }
-            with_model(backend, cfg, params, |m| {
+            let mut m = open_model(backend, cfg, params)?;
+            {
                 let mut all = Vec::with_capacity(nb * batch);
                 for b in 0..nb {
                     let mut images = Vec::with_capacity(batch * ds.dims());
                     for i in b * batch..(b + 1) * batch {
                         images.extend(ds.load(i, false)?);
                     }
-                    all.extend(m.bpd(&images, batch, None, seed.wrapping_add(b as u64))?);
+                    all.extend(block_on(m.bits_per_dim(&images, batch, None, seed.wrapping_add(b as u64)))?);
                 }
                 let n = all.len() as f64;
                 let mean = all.iter().sum::<f64>() / n;
@@ -289,16 +262,17 @@ fn main() -> Result<()> {
                 let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
                 println!("bits/dim {mean:.4} ± {:.4} (95% CI over {} images)", 1.96 * sd / n.sqrt(), all.len());
                 Ok(())
-            })
+            }
         }
         Cmd::Sample { weights, out, n, temperature, seed, backend } => {
             let (cfg, params) = load(&weights)?;
-            with_model(backend, cfg, params, |m| {
-                let imgs = m.sample(n, temperature, seed)?;
-                grid::save_grid(&out, &imgs, n, m.config())?;
-                eprintln!("wrote {}", out.display());
-                Ok(())
-            })
+            let mut m = open_model(backend, cfg, params)?;
+            let nc = m.config().n_classes as u32;
+            let labels = (nc > 0).then(|| (0..n as u32).map(|i| i % nc).collect::<Vec<_>>());
+            let imgs = block_on(m.sample(n, temperature, seed, labels.as_deref()))?;
+            grid::save_grid(&out, &imgs, n, m.config())?;
+            eprintln!("wrote {}", out.display());
+            Ok(())
         }
         Cmd::Export { weights, out, f16, raw } => {
             let (cfg, params) = load_weights_or_checkpoint(&weights, raw)?;

@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use glowgpu::ops::optim::OptConfig;
 use glowgpu::platform::block_on;
 use glowgpu::train::Trainer;
-use glowgpu::{Backend, CpuBackend, GpuBackend};
+use glowgpu::{AnyBackend, Backend, CpuBackend, GpuBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Checkpoint};
@@ -188,7 +188,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
 }
 
 fn run_on(a: TrainArgs, comm: &dyn Comm) -> Result<()> {
-    match a.backend {
+    let backend: AnyBackend = match a.backend {
         BackendKind::Gpu => {
             let g = open_gpu(comm)?;
             if comm.size() > 1 {
@@ -196,10 +196,11 @@ fn run_on(a: TrainArgs, comm: &dyn Comm) -> Result<()> {
             } else {
                 eprintln!("backend: {}", g.describe());
             }
-            train(a, g, comm)
+            g.into()
         }
-        BackendKind::Cpu => train(a, CpuBackend::<f32>::new(), comm),
-    }
+        BackendKind::Cpu => CpuBackend::<f32>::new().into(),
+    };
+    train(a, backend, comm)
 }
 
 /// The default adapter; in a distributed job the local rank picks one of this machine's GPUs
