@@ -1,7 +1,9 @@
 // 2-D convolution with subgroup operations: the op of conv2d.wgsl (NHWC, stride 1, 1x1 or 3x3 with
 // SAME zero padding, optional edge-bias channel, epilogue (acc + bias) * exp(3 logs) and ReLU; see
-// src/ops/conv2d.rs) for devices with the `subgroups` feature and subgroups of at least 8 lanes.
-// The GPU backend uses it in place of conv2d.wgsl there; GLOWGPU_NO_SUBGROUPS=1 turns it off.
+// src/ops/conv2d/mod.rs) for devices with the `subgroups` feature and subgroups of at least 8
+// lanes. The conv ops pick it in place of conv2d.wgsl there (`GpuCaps::subgroups`);
+// GLOWGPU_NO_SUBGROUPS=1 turns it off. One entry point, `forward`, specialised by the defines
+// CO16 and V4 below.
 //
 // Layout of the work. A workgroup (64 invocations, 1-D) computes 256 consecutive output pixels x
 // one block of CB output channels: 32, or 16 with the define CO16 (for cout <= 16). Each
