@@ -449,6 +449,14 @@ fn conv2d_subgroup_kernel() {
         Conv2d { x: 0, y: 1, weight: "w".into(), bias: None, logs: None, p: ConvParams::new(1, 2, 2, 4, 4, 1, false) };
     assert_eq!(op.gpu(GpuCaps { subgroups: true }).shader, "conv2d_sg");
     assert_eq!(op.gpu(GpuCaps { subgroups: false }).shader, "conv2d");
+    // both kernels bind the same buffers: liveness (`Op::buffers`) does not depend on the adapter
+    for &(n, h, w, cin, stride, off, cout, k, edge, _, _) in CONV_CASES {
+        let mut p = ConvParams::new(n, h, w, cin, cout, k, edge);
+        p.cin_stride = stride as u32;
+        p.cin_off = off as u32;
+        let op = Conv2d { x: 0, y: 1, weight: "w".into(), bias: None, logs: None, p };
+        assert_eq!(op.gpu(GpuCaps { subgroups: true }).binds, op.gpu(GpuCaps { subgroups: false }).binds);
+    }
     check_conv_cases(&mut g, CONV_CASES, "subgroup");
 }
 

@@ -321,7 +321,7 @@ impl GpuBackend {
         self.on_pipeline = f;
     }
 
-    /// Compute pipelines built so far (all plans, cached per entry point and binding signature).
+    /// Compute pipelines built so far (all plans, cached per kernel and binding signature).
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.len()
     }
