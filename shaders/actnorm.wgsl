@@ -12,6 +12,7 @@ struct P {
     _p1: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
+#ifdef FLOW
 @group(0) @binding(1) var<storage, read_write> x: array<f32>; // [pixels, c]
 @group(0) @binding(2) var<storage, read> bias: array<f32>;    // [c]
 @group(0) @binding(3) var<storage, read> logs: array<f32>;    // [c]
@@ -33,11 +34,13 @@ fn inverse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let k = i % p.c;
     x[i] = x[i] * exp(-3.0 * logs[k]) - bias[k];
 }
+#endif
 
 // init: one workgroup per channel; two passes (mean, then centred second moment).
-@group(0) @binding(4) var<storage, read> xin: array<f32>;             // [pixels, c]
-@group(0) @binding(5) var<storage, read_write> bias_out: array<f32>;  // [c]
-@group(0) @binding(6) var<storage, read_write> logs_out: array<f32>;  // [c]
+#ifdef INIT
+@group(0) @binding(1) var<storage, read> xin: array<f32>;             // [pixels, c]
+@group(0) @binding(2) var<storage, read_write> bias_out: array<f32>;  // [c]
+@group(0) @binding(3) var<storage, read_write> logs_out: array<f32>;  // [c]
 
 
 @compute @workgroup_size(64)
@@ -54,15 +57,17 @@ fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         logs_out[k] = log(1.0 / (sqrt(var_) + 1e-6)) / 3.0;
     }
 }
+#endif
 
 // backward_params: one workgroup per channel. Reads the forward output y and dy (unchanged) and
 // accumulates grad_bias += exp(3 logs) * sum dy, grad_logs += 3 * sum dy*y + ld_scale*n*3*hw;
 // with relu, dy is masked by y > 0 first. Must run before backward_data.
-@group(0) @binding(7) var<storage, read> bp_y: array<f32>;              // [pixels, c]
-@group(0) @binding(8) var<storage, read> bp_dy: array<f32>;             // [pixels, c]
-@group(0) @binding(9) var<storage, read> bp_logs: array<f32>;           // [c]
-@group(0) @binding(10) var<storage, read_write> grad_bias: array<f32>;  // [c]
-@group(0) @binding(11) var<storage, read_write> grad_logs: array<f32>;  // [c]
+#ifdef BACKWARD_PARAMS
+@group(0) @binding(1) var<storage, read> bp_y: array<f32>;              // [pixels, c]
+@group(0) @binding(2) var<storage, read> bp_dy: array<f32>;             // [pixels, c]
+@group(0) @binding(3) var<storage, read> bp_logs: array<f32>;           // [c]
+@group(0) @binding(4) var<storage, read_write> grad_bias: array<f32>;  // [c]
+@group(0) @binding(5) var<storage, read_write> grad_logs: array<f32>;  // [c]
 
 @compute @workgroup_size(64)
 fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -85,13 +90,15 @@ fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
         grad_logs[k] += 3.0 * t2 + p.ld_scale * 3.0 * f32(p.n) * f32(p.hw);
     }
 }
+#endif
 
 // backward_data, elementwise in place: dy <- dx = dy * exp(3 logs) (masked by y > 0 with relu);
 // without relu y <- x = y * exp(-3 logs) - b (the forward input); with relu y is left unchanged.
-@group(0) @binding(12) var<storage, read_write> bd_y: array<f32>;   // [pixels, c]
-@group(0) @binding(13) var<storage, read_write> bd_dy: array<f32>;  // [pixels, c]
-@group(0) @binding(14) var<storage, read> bd_bias: array<f32>;      // [c]
-@group(0) @binding(15) var<storage, read> bd_logs: array<f32>;      // [c]
+#ifdef BACKWARD_DATA
+@group(0) @binding(1) var<storage, read_write> bd_y: array<f32>;   // [pixels, c]
+@group(0) @binding(2) var<storage, read_write> bd_dy: array<f32>;  // [pixels, c]
+@group(0) @binding(3) var<storage, read> bd_bias: array<f32>;      // [c]
+@group(0) @binding(4) var<storage, read> bd_logs: array<f32>;      // [c]
 
 @compute @workgroup_size(64)
 fn backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -109,3 +116,4 @@ fn backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         bd_y[i] = yv * exp(-3.0 * l) - bd_bias[k];
     }
 }
+#endif

@@ -1,5 +1,9 @@
 // Prepended to every shader: the per-run uniform, the linear invocation index, a workgroup sum, and the
 // counter-based RNG mirrored bit-for-bit by src/rng.rs.
+// The shaders after it go through a preprocessor (`#ifdef NAME` / `#ifndef` / `#else` / `#endif`,
+// src/backend/gpu.rs `preprocess`; this file does not): entry points that bind different buffers
+// sit in sections of their own, one define each, whose bindings start at 1 (binding 0 is the op's
+// uniform `p`), and a kernel is (shader, entry point, defines): `KERNELS` there lists them all.
 struct Runtime {
     seed_lo: u32,
     seed_hi: u32,

@@ -1,10 +1,12 @@
 // 2-D convolution with subgroup operations: the op of conv2d.wgsl (NHWC, stride 1, 1x1 or 3x3 with
 // SAME zero padding, optional edge-bias channel, epilogue (acc + bias) * exp(3 logs) and ReLU; see
-// src/ops/conv2d.rs) for devices with the `subgroups` feature and subgroups of at least 8 lanes.
-// The GPU backend uses it in place of conv2d.wgsl there; GLOWGPU_NO_SUBGROUPS=1 turns it off.
+// src/ops/conv2d/mod.rs) for devices with the `subgroups` feature and subgroups of at least 8
+// lanes. The conv ops pick it in place of conv2d.wgsl there (`GpuCaps::subgroups`);
+// GLOWGPU_NO_SUBGROUPS=1 turns it off. One entry point, `forward`, specialised by the defines
+// CO16 and V4 below.
 //
 // Layout of the work. A workgroup (64 invocations, 1-D) computes 256 consecutive output pixels x
-// one block of 32 output channels (`forward_sg*`) or 16 (`forward_sg16*`, for cout <= 16). Each
+// one block of CB output channels: 32, or 16 with the define CO16 (for cout <= 16). Each
 // invocation keeps 4 pixels (li, li + 64, li + 128, li + 192) x the block's channels in vec4
 // accumulators. All lanes of a subgroup therefore share the channel block and differ in pixels.
 //
@@ -14,7 +16,7 @@
 // each lane one row's loads instead of eight. On lavapipe every storage-buffer load is a loop over
 // the lanes (tens of cycles per vec4) while a broadcast is a register shuffle, so loads are what
 // the layout minimises: per block each lane loads one weight row and its 4 pixels' 8 inputs (two
-// vec4 per pixel when the input slice is vec4-aligned: `*_v4`, reading the input as `x4`).
+// vec4 per pixel when the input slice is vec4-aligned: the define V4 reads the input as vec4).
 // Uniform control flow: every lane runs every broadcast (the only early return is a whole
 // workgroup's); out-of-range pixels compute and do not store.
 //
@@ -38,12 +40,22 @@ struct P {
     _q2: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;        // [n, h, w, cin_stride]
+#ifdef V4
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>; // [n, h, w, cin_stride/4]
+#else
+@group(0) @binding(1) var<storage, read> x: array<f32>;       // [n, h, w, cin_stride]
+#endif
 @group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>; // [k*k, cin + edge, cout_pad/4]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(4) var<storage, read> logs: array<f32>;     // [cout] (epilogue)
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [n, h, w, cout]
-@group(0) @binding(6) var<storage, read> x4: array<vec4<f32>>; // binding 1's buffer as vec4 (*_v4)
+
+// Output channels per workgroup.
+#ifdef CO16
+const CB: u32 = 16u;
+#else
+const CB: u32 = 32u;
+#endif
 
 // An output pixel: its index, column and row, and whether it exists (computed once: integer
 // division is slow on lavapipe).
@@ -63,6 +75,7 @@ fn tap(q: Pix, dy: i32, dx: i32) -> Tap {
     return Tap(select(0u, src * p.cin_stride + p.cin_off, ok), ok);
 }
 
+#ifdef V4
 // Rows c..c+3 of a tap in the last block of rows: input channels (`v`, read at the tap's offset
 // + c; zero outside the image), the edge channel (1 outside the image), zero past the last row.
 fn tail4(v: vec4<f32>, ok: bool, c: u32) -> vec4<f32> {
@@ -70,6 +83,7 @@ fn tail4(v: vec4<f32>, ok: bool, c: u32) -> vec4<f32> {
     let pad = select(vec4<f32>(0.0), vec4<f32>(select(1.0, 0.0, ok)), row < vec4<u32>(p.cin + p.edge));
     return select(pad, select(vec4<f32>(0.0), v, ok), row < vec4<u32>(p.cin));
 }
+#else
 // The same reading the input as scalars (rows past the input channels are not read).
 fn tail1(t: Tap, c: u32) -> f32 {
     if (c < p.cin) { return select(0.0, x[t.o + c], t.ok); }
@@ -78,6 +92,7 @@ fn tail1(t: Tap, c: u32) -> f32 {
 fn tail(t: Tap, c: u32) -> vec4<f32> {
     return vec4<f32>(tail1(t, c), tail1(t, c + 1u), tail1(t, c + 2u), tail1(t, c + 3u));
 }
+#endif
 
 // The workgroup's block of `cb` output channels and its first pixel (256 per workgroup); the
 // block is past the end for the spare workgroups of a dispatch folded into y (over 65535).
@@ -150,24 +165,32 @@ fn out4(co: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, q0:
 }
 
 @compute @workgroup_size(64)
-fn forward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 32u);
-    if (wk.x * 32u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
+fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    let wk = work(wg, nwg, CB);
+    if (wk.x * CB >= p.cout) { return; } // past the end: the whole workgroup (uniform)
     let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
     let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
     let nv = p.cout_pad / 4u;
-    let v0 = wk.x * 8u;
+    let v0 = wk.x * (CB / 4u);
+#ifndef CO16
     let hi = v0 + 4u < nv; // the block's channels 16..31 exist in the packed rows
+#endif
     let rows = p.cin + p.edge;
     let r = lane % 8u;
     let half = i32(p.k / 2u);
     let z = vec4<f32>(0.0);
     // accumulators a<pixel><q>: channels 4q..4q+3 of the block
-    var a00 = z; var a01 = z; var a02 = z; var a03 = z; var a04 = z; var a05 = z; var a06 = z; var a07 = z;
-    var a10 = z; var a11 = z; var a12 = z; var a13 = z; var a14 = z; var a15 = z; var a16 = z; var a17 = z;
-    var a20 = z; var a21 = z; var a22 = z; var a23 = z; var a24 = z; var a25 = z; var a26 = z; var a27 = z;
-    var a30 = z; var a31 = z; var a32 = z; var a33 = z; var a34 = z; var a35 = z; var a36 = z; var a37 = z;
+    var a00 = z; var a01 = z; var a02 = z; var a03 = z;
+    var a10 = z; var a11 = z; var a12 = z; var a13 = z;
+    var a20 = z; var a21 = z; var a22 = z; var a23 = z;
+    var a30 = z; var a31 = z; var a32 = z; var a33 = z;
+#ifndef CO16
+    var a04 = z; var a05 = z; var a06 = z; var a07 = z;
+    var a14 = z; var a15 = z; var a16 = z; var a17 = z;
+    var a24 = z; var a25 = z; var a26 = z; var a27 = z;
+    var a34 = z; var a35 = z; var a36 = z; var a37 = z;
+#endif
     for (var t = 0u; t < p.k * p.k; t++) {
         let dy = i32(t / p.k) - half;
         let dx = i32(t % p.k) - half;
@@ -176,6 +199,16 @@ fn forward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
         var kb = 0u;
         for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
             // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
+#ifdef V4
+            let o0 = (t0.o + kb) / 4u;
+            let xa0 = select(z, x[o0], t0.ok); let xb0 = select(z, x[o0 + 1u], t0.ok);
+            let o1 = (t1.o + kb) / 4u;
+            let xa1 = select(z, x[o1], t1.ok); let xb1 = select(z, x[o1 + 1u], t1.ok);
+            let o2 = (t2.o + kb) / 4u;
+            let xa2 = select(z, x[o2], t2.ok); let xb2 = select(z, x[o2 + 1u], t2.ok);
+            let o3 = (t3.o + kb) / 4u;
+            let xa3 = select(z, x[o3], t3.ok); let xb3 = select(z, x[o3 + 1u], t3.ok);
+#else
             let o0 = t0.o + kb;
             let xa0 = select(z, vec4<f32>(x[o0], x[o0 + 1u], x[o0 + 2u], x[o0 + 3u]), t0.ok);
             let xb0 = select(z, vec4<f32>(x[o0 + 4u], x[o0 + 5u], x[o0 + 6u], x[o0 + 7u]), t0.ok);
@@ -188,289 +221,75 @@ fn forward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
             let o3 = t3.o + kb;
             let xa3 = select(z, vec4<f32>(x[o3], x[o3 + 1u], x[o3 + 2u], x[o3 + 3u]), t3.ok);
             let xb3 = select(z, vec4<f32>(x[o3 + 4u], x[o3 + 5u], x[o3 + 6u], x[o3 + 7u]), t3.ok);
+#endif
             let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
             // the lane's weight row kb + r
             let wi = wrow + kb * nv;
             let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
             let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
+#ifndef CO16
             let w4 = select(z, wt[wi + 4u], hi); let w5 = select(z, wt[wi + 5u], hi);
             let w6 = select(z, wt[wi + 6u], hi); let w7 = select(z, wt[wi + 7u], hi);
+#endif
             rows8(w0, xs, &a00, &a10, &a20, &a30);
             rows8(w1, xs, &a01, &a11, &a21, &a31);
             rows8(w2, xs, &a02, &a12, &a22, &a32);
             rows8(w3, xs, &a03, &a13, &a23, &a33);
+#ifndef CO16
             rows8(w4, xs, &a04, &a14, &a24, &a34);
             rows8(w5, xs, &a05, &a15, &a25, &a35);
             rows8(w6, xs, &a06, &a16, &a26, &a36);
             rows8(w7, xs, &a07, &a17, &a27, &a37);
+#endif
         }
         for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
             // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
+#ifdef V4
+            let o0 = (t0.o + kb) / 4u;
+            let xa0 = tail4(x[o0], t0.ok, kb); let xb0 = tail4(x[o0 + 1u], t0.ok, kb + 4u);
+            let o1 = (t1.o + kb) / 4u;
+            let xa1 = tail4(x[o1], t1.ok, kb); let xb1 = tail4(x[o1 + 1u], t1.ok, kb + 4u);
+            let o2 = (t2.o + kb) / 4u;
+            let xa2 = tail4(x[o2], t2.ok, kb); let xb2 = tail4(x[o2 + 1u], t2.ok, kb + 4u);
+            let o3 = (t3.o + kb) / 4u;
+            let xa3 = tail4(x[o3], t3.ok, kb); let xb3 = tail4(x[o3 + 1u], t3.ok, kb + 4u);
+#else
             let xa0 = tail(t0, kb); let xb0 = tail(t0, kb + 4u);
             let xa1 = tail(t1, kb); let xb1 = tail(t1, kb + 4u);
             let xa2 = tail(t2, kb); let xb2 = tail(t2, kb + 4u);
             let xa3 = tail(t3, kb); let xb3 = tail(t3, kb + 4u);
+#endif
             let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
             // the lane's weight row kb + r (zero past the last row)
             let wi = wrow + kb * nv;
             let ok = kb + r < rows;
             let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
             let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
+#ifndef CO16
             let w4 = select(z, wt[wi + 4u], ok && hi); let w5 = select(z, wt[wi + 5u], ok && hi);
             let w6 = select(z, wt[wi + 6u], ok && hi); let w7 = select(z, wt[wi + 7u], ok && hi);
+#endif
             rows8(w0, xs, &a00, &a10, &a20, &a30);
             rows8(w1, xs, &a01, &a11, &a21, &a31);
             rows8(w2, xs, &a02, &a12, &a22, &a32);
             rows8(w3, xs, &a03, &a13, &a23, &a33);
+#ifndef CO16
             rows8(w4, xs, &a04, &a14, &a24, &a34);
             rows8(w5, xs, &a05, &a15, &a25, &a35);
             rows8(w6, xs, &a06, &a16, &a26, &a36);
             rows8(w7, xs, &a07, &a17, &a27, &a37);
+#endif
         }
     }
-    let co0 = wk.x * 32u;
+    let co0 = wk.x * CB;
     out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
     out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
     out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
     out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
+#ifndef CO16
     out4(co0 + 16u, a04, a14, a24, a34, q0, q1, q2, q3);
     out4(co0 + 20u, a05, a15, a25, a35, q0, q1, q2, q3);
     out4(co0 + 24u, a06, a16, a26, a36, q0, q1, q2, q3);
     out4(co0 + 28u, a07, a17, a27, a37, q0, q1, q2, q3);
-}
-
-@compute @workgroup_size(64)
-fn forward_sg_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 32u);
-    if (wk.x * 32u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
-    let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
-    let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
-    let nv = p.cout_pad / 4u;
-    let v0 = wk.x * 8u;
-    let hi = v0 + 4u < nv; // the block's channels 16..31 exist in the packed rows
-    let rows = p.cin + p.edge;
-    let r = lane % 8u;
-    let half = i32(p.k / 2u);
-    let z = vec4<f32>(0.0);
-    // accumulators a<pixel><q>: channels 4q..4q+3 of the block
-    var a00 = z; var a01 = z; var a02 = z; var a03 = z; var a04 = z; var a05 = z; var a06 = z; var a07 = z;
-    var a10 = z; var a11 = z; var a12 = z; var a13 = z; var a14 = z; var a15 = z; var a16 = z; var a17 = z;
-    var a20 = z; var a21 = z; var a22 = z; var a23 = z; var a24 = z; var a25 = z; var a26 = z; var a27 = z;
-    var a30 = z; var a31 = z; var a32 = z; var a33 = z; var a34 = z; var a35 = z; var a36 = z; var a37 = z;
-    for (var t = 0u; t < p.k * p.k; t++) {
-        let dy = i32(t / p.k) - half;
-        let dx = i32(t % p.k) - half;
-        let t0 = tap(q0, dy, dx); let t1 = tap(q1, dy, dx); let t2 = tap(q2, dy, dx); let t3 = tap(q3, dy, dx);
-        let wrow = (t * rows + r) * nv + v0; // the lane's row in the tap's first block
-        var kb = 0u;
-        for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
-            // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
-            let o0 = (t0.o + kb) / 4u;
-            let xa0 = select(z, x4[o0], t0.ok); let xb0 = select(z, x4[o0 + 1u], t0.ok);
-            let o1 = (t1.o + kb) / 4u;
-            let xa1 = select(z, x4[o1], t1.ok); let xb1 = select(z, x4[o1 + 1u], t1.ok);
-            let o2 = (t2.o + kb) / 4u;
-            let xa2 = select(z, x4[o2], t2.ok); let xb2 = select(z, x4[o2 + 1u], t2.ok);
-            let o3 = (t3.o + kb) / 4u;
-            let xa3 = select(z, x4[o3], t3.ok); let xb3 = select(z, x4[o3 + 1u], t3.ok);
-            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
-            // the lane's weight row kb + r
-            let wi = wrow + kb * nv;
-            let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
-            let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
-            let w4 = select(z, wt[wi + 4u], hi); let w5 = select(z, wt[wi + 5u], hi);
-            let w6 = select(z, wt[wi + 6u], hi); let w7 = select(z, wt[wi + 7u], hi);
-            rows8(w0, xs, &a00, &a10, &a20, &a30);
-            rows8(w1, xs, &a01, &a11, &a21, &a31);
-            rows8(w2, xs, &a02, &a12, &a22, &a32);
-            rows8(w3, xs, &a03, &a13, &a23, &a33);
-            rows8(w4, xs, &a04, &a14, &a24, &a34);
-            rows8(w5, xs, &a05, &a15, &a25, &a35);
-            rows8(w6, xs, &a06, &a16, &a26, &a36);
-            rows8(w7, xs, &a07, &a17, &a27, &a37);
-        }
-        for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
-            // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
-            let o0 = (t0.o + kb) / 4u;
-            let xa0 = tail4(x4[o0], t0.ok, kb); let xb0 = tail4(x4[o0 + 1u], t0.ok, kb + 4u);
-            let o1 = (t1.o + kb) / 4u;
-            let xa1 = tail4(x4[o1], t1.ok, kb); let xb1 = tail4(x4[o1 + 1u], t1.ok, kb + 4u);
-            let o2 = (t2.o + kb) / 4u;
-            let xa2 = tail4(x4[o2], t2.ok, kb); let xb2 = tail4(x4[o2 + 1u], t2.ok, kb + 4u);
-            let o3 = (t3.o + kb) / 4u;
-            let xa3 = tail4(x4[o3], t3.ok, kb); let xb3 = tail4(x4[o3 + 1u], t3.ok, kb + 4u);
-            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
-            // the lane's weight row kb + r (zero past the last row)
-            let wi = wrow + kb * nv;
-            let ok = kb + r < rows;
-            let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
-            let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
-            let w4 = select(z, wt[wi + 4u], ok && hi); let w5 = select(z, wt[wi + 5u], ok && hi);
-            let w6 = select(z, wt[wi + 6u], ok && hi); let w7 = select(z, wt[wi + 7u], ok && hi);
-            rows8(w0, xs, &a00, &a10, &a20, &a30);
-            rows8(w1, xs, &a01, &a11, &a21, &a31);
-            rows8(w2, xs, &a02, &a12, &a22, &a32);
-            rows8(w3, xs, &a03, &a13, &a23, &a33);
-            rows8(w4, xs, &a04, &a14, &a24, &a34);
-            rows8(w5, xs, &a05, &a15, &a25, &a35);
-            rows8(w6, xs, &a06, &a16, &a26, &a36);
-            rows8(w7, xs, &a07, &a17, &a27, &a37);
-        }
-    }
-    let co0 = wk.x * 32u;
-    out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
-    out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
-    out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
-    out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
-    out4(co0 + 16u, a04, a14, a24, a34, q0, q1, q2, q3);
-    out4(co0 + 20u, a05, a15, a25, a35, q0, q1, q2, q3);
-    out4(co0 + 24u, a06, a16, a26, a36, q0, q1, q2, q3);
-    out4(co0 + 28u, a07, a17, a27, a37, q0, q1, q2, q3);
-}
-
-@compute @workgroup_size(64)
-fn forward_sg16(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 16u);
-    if (wk.x * 16u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
-    let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
-    let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
-    let nv = p.cout_pad / 4u;
-    let v0 = wk.x * 4u;
-    let rows = p.cin + p.edge;
-    let r = lane % 8u;
-    let half = i32(p.k / 2u);
-    let z = vec4<f32>(0.0);
-    // accumulators a<pixel><q>: channels 4q..4q+3 of the block
-    var a00 = z; var a01 = z; var a02 = z; var a03 = z;
-    var a10 = z; var a11 = z; var a12 = z; var a13 = z;
-    var a20 = z; var a21 = z; var a22 = z; var a23 = z;
-    var a30 = z; var a31 = z; var a32 = z; var a33 = z;
-    for (var t = 0u; t < p.k * p.k; t++) {
-        let dy = i32(t / p.k) - half;
-        let dx = i32(t % p.k) - half;
-        let t0 = tap(q0, dy, dx); let t1 = tap(q1, dy, dx); let t2 = tap(q2, dy, dx); let t3 = tap(q3, dy, dx);
-        let wrow = (t * rows + r) * nv + v0; // the lane's row in the tap's first block
-        var kb = 0u;
-        for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
-            // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
-            let o0 = t0.o + kb;
-            let xa0 = select(z, vec4<f32>(x[o0], x[o0 + 1u], x[o0 + 2u], x[o0 + 3u]), t0.ok);
-            let xb0 = select(z, vec4<f32>(x[o0 + 4u], x[o0 + 5u], x[o0 + 6u], x[o0 + 7u]), t0.ok);
-            let o1 = t1.o + kb;
-            let xa1 = select(z, vec4<f32>(x[o1], x[o1 + 1u], x[o1 + 2u], x[o1 + 3u]), t1.ok);
-            let xb1 = select(z, vec4<f32>(x[o1 + 4u], x[o1 + 5u], x[o1 + 6u], x[o1 + 7u]), t1.ok);
-            let o2 = t2.o + kb;
-            let xa2 = select(z, vec4<f32>(x[o2], x[o2 + 1u], x[o2 + 2u], x[o2 + 3u]), t2.ok);
-            let xb2 = select(z, vec4<f32>(x[o2 + 4u], x[o2 + 5u], x[o2 + 6u], x[o2 + 7u]), t2.ok);
-            let o3 = t3.o + kb;
-            let xa3 = select(z, vec4<f32>(x[o3], x[o3 + 1u], x[o3 + 2u], x[o3 + 3u]), t3.ok);
-            let xb3 = select(z, vec4<f32>(x[o3 + 4u], x[o3 + 5u], x[o3 + 6u], x[o3 + 7u]), t3.ok);
-            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
-            // the lane's weight row kb + r
-            let wi = wrow + kb * nv;
-            let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
-            let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
-            rows8(w0, xs, &a00, &a10, &a20, &a30);
-            rows8(w1, xs, &a01, &a11, &a21, &a31);
-            rows8(w2, xs, &a02, &a12, &a22, &a32);
-            rows8(w3, xs, &a03, &a13, &a23, &a33);
-        }
-        for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
-            // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
-            let xa0 = tail(t0, kb); let xb0 = tail(t0, kb + 4u);
-            let xa1 = tail(t1, kb); let xb1 = tail(t1, kb + 4u);
-            let xa2 = tail(t2, kb); let xb2 = tail(t2, kb + 4u);
-            let xa3 = tail(t3, kb); let xb3 = tail(t3, kb + 4u);
-            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
-            // the lane's weight row kb + r (zero past the last row)
-            let wi = wrow + kb * nv;
-            let ok = kb + r < rows;
-            let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
-            let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
-            rows8(w0, xs, &a00, &a10, &a20, &a30);
-            rows8(w1, xs, &a01, &a11, &a21, &a31);
-            rows8(w2, xs, &a02, &a12, &a22, &a32);
-            rows8(w3, xs, &a03, &a13, &a23, &a33);
-        }
-    }
-    let co0 = wk.x * 16u;
-    out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
-    out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
-    out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
-    out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
-}
-
-@compute @workgroup_size(64)
-fn forward_sg16_v4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let wk = work(wg, nwg, 16u);
-    if (wk.x * 16u >= p.cout) { return; } // past the end: the whole workgroup (uniform)
-    let q0 = pixel(wk.y + li); let q1 = pixel(wk.y + li + 64u);
-    let q2 = pixel(wk.y + li + 128u); let q3 = pixel(wk.y + li + 192u);
-    let nv = p.cout_pad / 4u;
-    let v0 = wk.x * 4u;
-    let rows = p.cin + p.edge;
-    let r = lane % 8u;
-    let half = i32(p.k / 2u);
-    let z = vec4<f32>(0.0);
-    // accumulators a<pixel><q>: channels 4q..4q+3 of the block
-    var a00 = z; var a01 = z; var a02 = z; var a03 = z;
-    var a10 = z; var a11 = z; var a12 = z; var a13 = z;
-    var a20 = z; var a21 = z; var a22 = z; var a23 = z;
-    var a30 = z; var a31 = z; var a32 = z; var a33 = z;
-    for (var t = 0u; t < p.k * p.k; t++) {
-        let dy = i32(t / p.k) - half;
-        let dx = i32(t % p.k) - half;
-        let t0 = tap(q0, dy, dx); let t1 = tap(q1, dy, dx); let t2 = tap(q2, dy, dx); let t3 = tap(q3, dy, dx);
-        let wrow = (t * rows + r) * nv + v0; // the lane's row in the tap's first block
-        var kb = 0u;
-        for (; kb + 8u <= p.cin; kb += 8u) { // whole blocks of 8 input channels
-            // the 4 pixels' inputs in the block's 8 channels (zero where a tap is outside the image)
-            let o0 = (t0.o + kb) / 4u;
-            let xa0 = select(z, x4[o0], t0.ok); let xb0 = select(z, x4[o0 + 1u], t0.ok);
-            let o1 = (t1.o + kb) / 4u;
-            let xa1 = select(z, x4[o1], t1.ok); let xb1 = select(z, x4[o1 + 1u], t1.ok);
-            let o2 = (t2.o + kb) / 4u;
-            let xa2 = select(z, x4[o2], t2.ok); let xb2 = select(z, x4[o2 + 1u], t2.ok);
-            let o3 = (t3.o + kb) / 4u;
-            let xa3 = select(z, x4[o3], t3.ok); let xb3 = select(z, x4[o3 + 1u], t3.ok);
-            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
-            // the lane's weight row kb + r
-            let wi = wrow + kb * nv;
-            let w0 = wt[wi + 0u]; let w1 = wt[wi + 1u];
-            let w2 = wt[wi + 2u]; let w3 = wt[wi + 3u];
-            rows8(w0, xs, &a00, &a10, &a20, &a30);
-            rows8(w1, xs, &a01, &a11, &a21, &a31);
-            rows8(w2, xs, &a02, &a12, &a22, &a32);
-            rows8(w3, xs, &a03, &a13, &a23, &a33);
-        }
-        for (; kb < rows; kb += 8u) { // the last input channels and the edge row: at most once
-            // the 4 pixels' rows kb..kb+7: input channels, the edge channel, zeros
-            let o0 = (t0.o + kb) / 4u;
-            let xa0 = tail4(x4[o0], t0.ok, kb); let xb0 = tail4(x4[o0 + 1u], t0.ok, kb + 4u);
-            let o1 = (t1.o + kb) / 4u;
-            let xa1 = tail4(x4[o1], t1.ok, kb); let xb1 = tail4(x4[o1 + 1u], t1.ok, kb + 4u);
-            let o2 = (t2.o + kb) / 4u;
-            let xa2 = tail4(x4[o2], t2.ok, kb); let xb2 = tail4(x4[o2 + 1u], t2.ok, kb + 4u);
-            let o3 = (t3.o + kb) / 4u;
-            let xa3 = tail4(x4[o3], t3.ok, kb); let xb3 = tail4(x4[o3 + 1u], t3.ok, kb + 4u);
-            let xs = Xs(xa0, xb0, xa1, xb1, xa2, xb2, xa3, xb3);
-            // the lane's weight row kb + r (zero past the last row)
-            let wi = wrow + kb * nv;
-            let ok = kb + r < rows;
-            let w0 = select(z, wt[wi + 0u], ok); let w1 = select(z, wt[wi + 1u], ok);
-            let w2 = select(z, wt[wi + 2u], ok); let w3 = select(z, wt[wi + 3u], ok);
-            rows8(w0, xs, &a00, &a10, &a20, &a30);
-            rows8(w1, xs, &a01, &a11, &a21, &a31);
-            rows8(w2, xs, &a02, &a12, &a22, &a32);
-            rows8(w3, xs, &a03, &a13, &a23, &a33);
-        }
-    }
-    let co0 = wk.x * 16u;
-    out4(co0 + 0u, a00, a10, a20, a30, q0, q1, q2, q3);
-    out4(co0 + 4u, a01, a11, a21, a31, q0, q1, q2, q3);
-    out4(co0 + 8u, a02, a12, a22, a32, q0, q1, q2, q3);
-    out4(co0 + 12u, a03, a13, a23, a33, q0, q1, q2, q3);
+#endif
 }

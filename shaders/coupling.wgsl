@@ -12,6 +12,7 @@ struct P {
     _p2: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
+#ifdef FLOW
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;  // [pixels, c]
 @group(0) @binding(2) var<storage, read> h: array<f32>;        // affine [pixels, 2 c2] (shift, pre-scale interleaved); additive [pixels, c2]
 @group(0) @binding(3) var<storage, read_write> ls: array<f32>; // [pixels, c2] log scale (affine forward)
@@ -58,13 +59,15 @@ fn additive_inverse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     let xi = (i / p.c2) * p.c + p.c1 + i % p.c2;
     x[xi] = x[xi] - h[i];
 }
+#endif
 
 // Backward, elementwise over [pixels, c2]: y (forward output) -> x in place, dy -> dx in place
 // (channels [c1, c) only), dh set (see src/ops/coupling.rs).
-@group(0) @binding(4) var<storage, read_write> b_y: array<f32>;   // [pixels, c]
-@group(0) @binding(5) var<storage, read> b_h: array<f32>;         // like h above
-@group(0) @binding(6) var<storage, read_write> b_dy: array<f32>;  // [pixels, c]
-@group(0) @binding(7) var<storage, read_write> b_dh: array<f32>;  // like h
+#ifdef BACKWARD
+@group(0) @binding(1) var<storage, read_write> b_y: array<f32>;   // [pixels, c]
+@group(0) @binding(2) var<storage, read> b_h: array<f32>;         // like h above
+@group(0) @binding(3) var<storage, read_write> b_dy: array<f32>;  // [pixels, c]
+@group(0) @binding(4) var<storage, read_write> b_dh: array<f32>;  // like h
 
 @compute @workgroup_size(64)
 fn affine_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -92,3 +95,4 @@ fn additive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     b_y[xi] = b_y[xi] - b_h[i];
     b_dh[i] = b_dy[xi];
 }
+#endif

@@ -1,4 +1,5 @@
-// Orthogonal 1x1 conv from Householder reflections (see src/ops/householder.rs).
+// Orthogonal 1x1 conv from Householder reflections (see src/layers/householder.rs).
+// Variants: COMPOSE (entry `compose`), GRAD (entry `grad`); bindings from 1 in each.
 // v [R, C], u_r = v_r / |v_r|, H_r = I - 2 u_r u_r^T, W = H_1 ... H_R ([C, C] row-major).
 // A zero v_r is H_r = I with a zero gradient.
 struct P {
@@ -12,6 +13,7 @@ struct P {
 const WG: u32 = 64u;
 const CMAX: u32 = 1024u;
 
+#ifdef COMPOSE
 // ---- compose: W and W^T, one invocation per row i of W (e_i^T H_1 ... H_R), no barriers ----
 // About R (C/2 + 2) loop iterations per invocation (exact on lavapipe up to C = R = 356).
 @group(0) @binding(1) var<storage, read> cp_v: array<f32>;            // [R, C]
@@ -57,6 +59,9 @@ fn compose(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     for (var k = 0u; k < c; k++) { cp_winv[k * c + i] = cp_w[row + k]; }
 }
 
+#endif
+
+#ifdef GRAD
 // ---- grad: grad_v += dL/dv from dL/dW, one workgroup of 64 ----
 // Walk r = R..1 from A = W, G = dW (scratch: A, then G):
 //   A <- A H_r (= H_1 ... H_{r-1});  p = G u, q = A u;  du = -2 (A^T p + G^T q);
@@ -65,11 +70,11 @@ fn compose(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // (du). q = A_r u = -A_{r+1} u, and u.du = -4 p.q (as A_r u = q, G_r u = p).
 // About R (ceil(C/64) C + 30) loop iterations per invocation: exact on lavapipe (which stops an
 // invocation's loops after 65535 in total) up to C = R = 136 (measured; wrong from 137).
-@group(0) @binding(4) var<storage, read> hg_v: array<f32>;             // [R, C]
-@group(0) @binding(5) var<storage, read> hg_w: array<f32>;             // [C, C]
-@group(0) @binding(6) var<storage, read> hg_dw: array<f32>;            // [C, C]
-@group(0) @binding(7) var<storage, read_write> hg_gv: array<f32>;      // [R, C]
-@group(0) @binding(8) var<storage, read_write> hg_s: array<f32>;       // [2, C, C]: A, G
+@group(0) @binding(1) var<storage, read> hg_v: array<f32>;             // [R, C]
+@group(0) @binding(2) var<storage, read> hg_w: array<f32>;             // [C, C]
+@group(0) @binding(3) var<storage, read> hg_dw: array<f32>;            // [C, C]
+@group(0) @binding(4) var<storage, read_write> hg_gv: array<f32>;      // [R, C]
+@group(0) @binding(5) var<storage, read_write> hg_s: array<f32>;       // [2, C, C]: A, G
 
 var<workgroup> hg_u: array<f32, CMAX>;
 var<workgroup> hg_p: array<f32, CMAX>;
@@ -162,3 +167,4 @@ fn grad(@builtin(local_invocation_index) lid: u32) {
         workgroupBarrier();
     }
 }
+#endif

@@ -10,6 +10,7 @@ struct P {
 @group(0) @binding(0) var<uniform> p: P;
 
 // ---- prepare (plain W): Gauss-Jordan with partial pivoting, one workgroup of 64 ----
+#ifdef PREPARE
 @group(0) @binding(1) var<storage, read> pw_w: array<f32>;             // [C, C]
 @group(0) @binding(2) var<storage, read_write> pw_inv: array<f32>;     // [C, C]
 @group(0) @binding(3) var<storage, read_write> pw_logdet: array<f32>;  // [1]
@@ -101,17 +102,19 @@ fn prepare(@builtin(local_invocation_index) lid: u32) {
     }
     if (lid == 0u) { pw_logdet[0] = logdet; }
 }
+#endif
 
 // ---- prepare_lu: compose W and invert by substitution, one invocation per column ----
 // (about 2.5·C² loop iterations per invocation: exact on lavapipe up to C of about 160)
-@group(0) @binding(5) var<storage, read> pl_p: array<f32>;             // [C, C]
-@group(0) @binding(6) var<storage, read> pl_sign: array<f32>;          // [C]
-@group(0) @binding(7) var<storage, read> pl_logs: array<f32>;          // [C]
-@group(0) @binding(8) var<storage, read> pl_lower: array<f32>;         // [C, C]
-@group(0) @binding(9) var<storage, read> pl_upper: array<f32>;         // [C, C]
-@group(0) @binding(10) var<storage, read_write> pl_w: array<f32>;      // [C, C]
-@group(0) @binding(11) var<storage, read_write> pl_inv: array<f32>;    // [C, C]
-@group(0) @binding(12) var<storage, read_write> pl_logdet: array<f32>; // [1]
+#ifdef PREPARE_LU
+@group(0) @binding(1) var<storage, read> pl_p: array<f32>;             // [C, C]
+@group(0) @binding(2) var<storage, read> pl_sign: array<f32>;          // [C]
+@group(0) @binding(3) var<storage, read> pl_logs: array<f32>;          // [C]
+@group(0) @binding(4) var<storage, read> pl_lower: array<f32>;         // [C, C]
+@group(0) @binding(5) var<storage, read> pl_upper: array<f32>;         // [C, C]
+@group(0) @binding(6) var<storage, read_write> pl_w: array<f32>;      // [C, C]
+@group(0) @binding(7) var<storage, read_write> pl_inv: array<f32>;    // [C, C]
+@group(0) @binding(8) var<storage, read_write> pl_logdet: array<f32>; // [1]
 
 fn pl_diag(i: u32) -> f32 { return pl_sign[i] * exp(pl_logs[i]); }
 
@@ -154,11 +157,13 @@ fn prepare_lu(@builtin(global_invocation_id) gid: vec3<u32>) {
         pl_logdet[0] = ld;
     }
 }
+#endif
 
 // ---- lu_grad_permute: q = P^T dW, one invocation per element ----
-@group(0) @binding(13) var<storage, read> gp_dw: array<f32>;        // [C, C]
-@group(0) @binding(14) var<storage, read> gp_p: array<f32>;         // [C, C]
-@group(0) @binding(15) var<storage, read_write> gp_q: array<f32>;   // [C, C]
+#ifdef LU_GRAD_PERMUTE
+@group(0) @binding(1) var<storage, read> gp_dw: array<f32>;        // [C, C]
+@group(0) @binding(2) var<storage, read> gp_p: array<f32>;         // [C, C]
+@group(0) @binding(3) var<storage, read_write> gp_q: array<f32>;   // [C, C]
 
 @compute @workgroup_size(64)
 fn lu_grad_permute(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -171,16 +176,18 @@ fn lu_grad_permute(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     for (var m = 0u; m < c; m++) { s += gp_p[m * c + k] * gp_dw[m * c + j]; }
     gp_q[e] = s;
 }
+#endif
 
 // ---- lu_grad: from q = P^T dW, accumulate d lower, d upper, d log_s; one invocation per element ----
-@group(0) @binding(16) var<storage, read> lg_q: array<f32>;               // [C, C]
-@group(0) @binding(17) var<storage, read> lg_sign: array<f32>;            // [C]
-@group(0) @binding(18) var<storage, read> lg_logs: array<f32>;            // [C]
-@group(0) @binding(19) var<storage, read> lg_lower: array<f32>;           // [C, C]
-@group(0) @binding(20) var<storage, read> lg_upper: array<f32>;           // [C, C]
-@group(0) @binding(21) var<storage, read_write> lg_glower: array<f32>;    // [C, C]
-@group(0) @binding(22) var<storage, read_write> lg_gupper: array<f32>;    // [C, C]
-@group(0) @binding(23) var<storage, read_write> lg_glogs: array<f32>;     // [C]
+#ifdef LU_GRAD
+@group(0) @binding(1) var<storage, read> lg_q: array<f32>;               // [C, C]
+@group(0) @binding(2) var<storage, read> lg_sign: array<f32>;            // [C]
+@group(0) @binding(3) var<storage, read> lg_logs: array<f32>;            // [C]
+@group(0) @binding(4) var<storage, read> lg_lower: array<f32>;           // [C, C]
+@group(0) @binding(5) var<storage, read> lg_upper: array<f32>;           // [C, C]
+@group(0) @binding(6) var<storage, read_write> lg_glower: array<f32>;    // [C, C]
+@group(0) @binding(7) var<storage, read_write> lg_gupper: array<f32>;    // [C, C]
+@group(0) @binding(8) var<storage, read_write> lg_glogs: array<f32>;     // [C]
 
 @compute @workgroup_size(64)
 fn lu_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -205,10 +212,12 @@ fn lu_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         }
     }
 }
+#endif
 
 // ---- logdet_grad: grad_w += ld W^-T, one invocation per element ----
-@group(0) @binding(24) var<storage, read> ld_inv: array<f32>;           // [C, C]
-@group(0) @binding(25) var<storage, read_write> ld_gw: array<f32>;      // [C, C]
+#ifdef LOGDET_GRAD
+@group(0) @binding(1) var<storage, read> ld_inv: array<f32>;           // [C, C]
+@group(0) @binding(2) var<storage, read_write> ld_gw: array<f32>;      // [C, C]
 
 @compute @workgroup_size(64)
 fn logdet_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -219,3 +228,4 @@ fn logdet_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let j = e % c;
     ld_gw[e] += p.ld * ld_inv[j * c + i];
 }
+#endif

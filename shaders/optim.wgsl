@@ -12,22 +12,30 @@ struct P {
 @group(0) @binding(0) var<uniform> p: P;
 
 // grad_sumsq
+#ifdef GRAD_SUMSQ
 @group(0) @binding(1) var<storage, read> gsrc: array<f32>;          // [len]
 @group(0) @binding(2) var<storage, read_write> sums: array<f32>;    // [2 slots]: (Σ g², bad)
+#endif
 // clip_factor
-@group(0) @binding(3) var<storage, read> sums_in: array<f32>;       // [2 slots]
-@group(0) @binding(4) var<storage, read_write> clip_out: array<f32>; // [f, skip, norm, Σ]
+#ifdef CLIP_FACTOR
+@group(0) @binding(1) var<storage, read> sums_in: array<f32>;       // [2 slots]
+@group(0) @binding(2) var<storage, read_write> clip_out: array<f32>; // [f, skip, norm, Σ]
+#endif
 // adam, adamax
-@group(0) @binding(5) var<storage, read_write> theta: array<f32>;   // [len]
-@group(0) @binding(6) var<storage, read> grad: array<f32>;          // [len]
-@group(0) @binding(7) var<storage, read_write> mom1: array<f32>;    // [len]
-@group(0) @binding(8) var<storage, read_write> mom2: array<f32>;    // [len] v (Adam) | u (Adamax)
-@group(0) @binding(9) var<storage, read> state: array<f32>;         // [t, lr_t, a, b]
-@group(0) @binding(10) var<storage, read> clip: array<f32>;         // [f, skip, norm, Σ]
+#ifdef UPDATE
+@group(0) @binding(1) var<storage, read_write> theta: array<f32>;   // [len]
+@group(0) @binding(2) var<storage, read> grad: array<f32>;          // [len]
+@group(0) @binding(3) var<storage, read_write> mom1: array<f32>;    // [len]
+@group(0) @binding(4) var<storage, read_write> mom2: array<f32>;    // [len] v (Adam) | u (Adamax)
+@group(0) @binding(5) var<storage, read> state: array<f32>;         // [t, lr_t, a, b]
+@group(0) @binding(6) var<storage, read> clip: array<f32>;         // [f, skip, norm, Σ]
+#endif
 // ema
-@group(0) @binding(11) var<storage, read> theta_in: array<f32>;     // [len]
-@group(0) @binding(12) var<storage, read_write> avg: array<f32>;    // [len]
-@group(0) @binding(13) var<storage, read> clip_e: array<f32>;       // [f, skip, norm, Σ]
+#ifdef EMA
+@group(0) @binding(1) var<storage, read> theta_in: array<f32>;     // [len]
+@group(0) @binding(2) var<storage, read_write> avg: array<f32>;    // [len]
+@group(0) @binding(3) var<storage, read> clip_e: array<f32>;       // [f, skip, norm, Σ]
+#endif
 
 var<workgroup> any_bad: atomic<u32>;
 
@@ -38,6 +46,7 @@ fn non_finite(x: f32) -> bool {
 
 
 // one workgroup per block of p.block elements of the tensor
+#ifdef GRAD_SUMSQ
 @compute @workgroup_size(64)
 fn grad_sumsq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
@@ -62,8 +71,10 @@ fn grad_sumsq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         sums[at + 1u] = select(0.0, 1.0, atomicLoad(&any_bad) != 0u);
     }
 }
+#endif
 
 // one workgroup
+#ifdef CLIP_FACTOR
 @compute @workgroup_size(64)
 fn clip_factor(@builtin(local_invocation_index) lid: u32) {
     let slots = p.len;
@@ -91,8 +102,10 @@ fn clip_factor(@builtin(local_invocation_index) lid: u32) {
         clip_out[3] = total;
     }
 }
+#endif
 
 // θ −= a · m / (b · D + ε) with D = sqrt(v) (Adam) or u (Adamax); a, b from `state`.
+#ifdef UPDATE
 fn update(i: u32, adamax: bool) {
     if (i >= p.len || clip[1] != 0.0) { return; }
     let beta1 = p.beta1;
@@ -122,10 +135,13 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 fn adamax(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     update(linear_id(gid, nwg), true);
 }
+#endif
 
+#ifdef EMA
 @compute @workgroup_size(64)
 fn ema(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_id(gid, nwg);
     if (i >= p.len || clip_e[1] != 0.0) { return; }
     avg[i] = p.decay * avg[i] + (1.0 - p.decay) * theta_in[i];
 }
+#endif

@@ -12,16 +12,20 @@ struct P {
 }
 @group(0) @binding(0) var<uniform> p: P;
 // forward
+#ifdef FORWARD
 @group(0) @binding(1) var<storage, read> z_in: array<f32>;
 @group(0) @binding(2) var<storage, read> h_f: array<f32>;
 @group(0) @binding(3) var<storage, read> v_f: array<f32>;
 @group(0) @binding(4) var<storage, read_write> eps_out: array<f32>; // [n, pixels, cz]
 @group(0) @binding(5) var<storage, read_write> lp: array<f32>;      // [n, pixels, cz]
+#endif
 // inverse
-@group(0) @binding(6) var<storage, read> eps_in: array<f32>;
-@group(0) @binding(7) var<storage, read> h_i: array<f32>;
-@group(0) @binding(8) var<storage, read> v_i: array<f32>;
-@group(0) @binding(9) var<storage, read_write> z_out: array<f32>;
+#ifdef INVERSE
+@group(0) @binding(1) var<storage, read> eps_in: array<f32>;
+@group(0) @binding(2) var<storage, read> h_i: array<f32>;
+@group(0) @binding(3) var<storage, read> v_i: array<f32>;
+@group(0) @binding(4) var<storage, read_write> z_out: array<f32>;
+#endif
 
 struct Idx { z: u32, m: u32, l: u32, vm: u32, vl: u32 }
 
@@ -37,6 +41,7 @@ fn index(i: u32) -> Idx {
                n * 2u * p.cz + mo, n * 2u * p.cz + lo);
 }
 
+#ifdef FORWARD
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_id(gid, nwg);
@@ -48,7 +53,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     eps_out[i] = e;
     lp[i] = -0.9189385332046727 - logs - 0.5 * e * e;
 }
+#endif
 
+#ifdef INVERSE
 @compute @workgroup_size(64)
 fn inverse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_id(gid, nwg);
@@ -58,17 +65,19 @@ fn inverse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (p.has_vec == 1u) { mean += v_i[k.vm]; logs += v_i[k.vl]; }
     z_out[k.z] = mean + exp(logs) * eps_in[i];
 }
+#endif
 
 // backward: dz (slice of a z-shaped gradient) set, dh set (summed over the batch when h is
 // shared), dv set (summed over pixels). Invocations [0, rows*cz): one per (h row, channel),
 // looping over the images when h is shared; then [rows*cz, rows*cz + n*cz) with a vector: one
 // per (image, channel) of dv, looping over the pixels.
-@group(0) @binding(10) var<storage, read> b_z: array<f32>;
-@group(0) @binding(11) var<storage, read> b_h: array<f32>;
-@group(0) @binding(12) var<storage, read> b_v: array<f32>;
-@group(0) @binding(13) var<storage, read_write> b_dz: array<f32>;
-@group(0) @binding(14) var<storage, read_write> b_dh: array<f32>;
-@group(0) @binding(15) var<storage, read_write> b_dv: array<f32>;  // unused without a vector
+#ifdef BACKWARD
+@group(0) @binding(1) var<storage, read> b_z: array<f32>;
+@group(0) @binding(2) var<storage, read> b_h: array<f32>;
+@group(0) @binding(3) var<storage, read> b_v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> b_dz: array<f32>;
+@group(0) @binding(5) var<storage, read_write> b_dh: array<f32>;
+@group(0) @binding(6) var<storage, read_write> b_dv: array<f32>;  // unused without a vector
 
 // Offsets of channel j's (mean, logs) within a 2cz-channel row of h or v.
 fn ch(j: u32) -> vec2<u32> {
@@ -121,3 +130,4 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         b_dv[b * 2u * p.cz + o.y] = g.y;
     }
 }
+#endif

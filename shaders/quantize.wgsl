@@ -11,6 +11,7 @@ struct P {
 @group(0) @binding(0) var<uniform> p: P;
 
 // forward bindings
+#ifdef FORWARD
 @group(0) @binding(1) var<uniform> run: Runtime;
 @group(0) @binding(2) var<storage, read> img_in: array<u32>;     // [ceil(len/4)] packed u8
 @group(0) @binding(3) var<storage, read_write> x_out: array<f32>; // [len]
@@ -25,10 +26,12 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (p.noise == 1u) { u = rand_uniform(run.seed_lo, run.seed_hi, p.stream, p.base + i) / p.n_bins; }
     x_out[i] = bin / p.n_bins - 0.5 + u;
 }
+#endif
 
 // inverse bindings
-@group(0) @binding(4) var<storage, read> x_in: array<f32>;           // [len]
-@group(0) @binding(5) var<storage, read_write> img_out: array<u32>;  // [ceil(len/4)]
+#ifdef INVERSE
+@group(0) @binding(1) var<storage, read> x_in: array<f32>;           // [len]
+@group(0) @binding(2) var<storage, read_write> img_out: array<u32>;  // [ceil(len/4)]
 
 @compute @workgroup_size(64)
 fn inverse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -44,3 +47,4 @@ fn inverse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     }
     img_out[w] = word;
 }
+#endif

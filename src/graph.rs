@@ -5,15 +5,8 @@
 //! liveness (`Graph::plan_memory`).
 use crate::ops::Op;
 
-pub type BufId = usize;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DType {
-    /// f32 on the GPU, `T` on the CPU backends.
-    F32,
-    /// Bytes (images); on the GPU packed four to a u32 word.
-    U8,
-}
+// The IR types live in `crate::ir`; re-exported here, where they used to be.
+pub use crate::ir::{Access, Bind, BufId, DType, GpuCall, Layout, RunArgs};
 
 #[derive(Clone, Debug)]
 pub struct BufDesc {
@@ -25,57 +18,6 @@ pub struct BufDesc {
     pub persistent: bool,
     /// Cleared to zero at the start of every run (accumulators, constant zero tensors).
     pub zeroed: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Access {
-    Read,
-    ReadWrite,
-}
-
-/// How a parameter is laid out on the GPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Layout {
-    /// As stored: f32 array.
-    Plain,
-    /// Conv weights `[k, k, cin_rows, cout]` padded to `[k*k][cin_rows][cout_pad]` (a multiple of 16)
-    /// for vec4 loads.
-    ConvPacked { cout: u32 },
-    /// The input-gradient form of a conv weight: taps flipped, input and output swapped, edge row
-    /// dropped: `[k*k][cout][cin_pad]` with `W'[t', co, ci] = W[k*k−1−t', ci, co]` and `cin_pad` a
-    /// multiple of 16, so the input gradient runs as a forward convolution (`ConvBackwardData::gpu`).
-    ConvPackedT { cin: u32, cout: u32, k: u32 },
-}
-
-/// One binding of a dispatch; its binding index is `GpuCall::base` + position (binding 0 is the
-/// op's uniform). Entry points of one shader use disjoint binding ranges.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Bind {
-    Buf(BufId, Access),
-    Param(String, Layout, Access),
-    /// A placeholder for an optional input the entry point does not read.
-    Dummy,
-    /// The per-run uniform (seed, temperature).
-    Runtime,
-}
-
-/// Everything the GPU backend needs to record one dispatch of an op.
-#[derive(Clone, Debug)]
-pub struct GpuCall {
-    pub shader: &'static str,
-    pub entry: &'static str,
-    pub uniform: Vec<u8>,
-    /// Binding index of `binds[0]`.
-    pub base: u32,
-    pub binds: Vec<Bind>,
-    pub workgroups: u32,
-}
-
-/// Values that change per run without rebuilding the plan.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RunArgs {
-    pub seed: u64,
-    pub temperature: f32,
 }
 
 #[derive(Default)]
@@ -108,18 +50,9 @@ impl Graph {
         self.ops.push(op.into());
     }
 
-    /// Floating-point operations of one run, counting a multiply-add as 2 (convolutions and their
-    /// gradients only: every other op is a few flops per element, under 1% of a Glow step).
+    /// Floating-point operations of one run (`Op::flops`).
     pub fn flops(&self) -> f64 {
-        self.ops
-            .iter()
-            .map(|o| match o {
-                Op::Conv(c) => c.p.flops(),
-                Op::ConvBackwardData(c) => c.p.flops(),
-                Op::ConvBackwardWeight(c) => c.p.flops(),
-                _ => 0.0,
-            })
-            .sum()
+        self.ops.iter().map(Op::flops).sum()
     }
 
     /// Bytes of activation buffers a backend allocates for this graph (4 bytes per element, after

@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 
-use glowgpu::backend::gpu::shader_source;
+use glowgpu::backend::gpu::{shader_source, KERNELS};
 use glowgpu::backend::{Backend, Host, ParamMap};
 use glowgpu::graph::{BufId, DType, Graph, RunArgs};
 use glowgpu::ops::actnorm::{grad_name, ActNorm, ActNormBackward, ActNormBackwardParams, ActNormParams};
@@ -85,8 +85,8 @@ fn cpu64(params: &ParamMap, g: Graph, inputs: Vec<(BufId, Host)>, outputs: &[Buf
 
 #[test]
 fn backward_shaders_validate_with_naga() {
-    for name in ["actnorm", "coupling", "prior"] {
-        let src = shader_source(name).unwrap();
+    for &(name, _, defines) in KERNELS.iter().filter(|k| ["actnorm", "coupling", "prior"].contains(&k.0)) {
+        let src = shader_source(name, defines).unwrap();
         let module =
             naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(&src)));
         let mut v =

@@ -5,6 +5,7 @@ use common::*;
 
 use glowgpu::backend::Host;
 use glowgpu::graph::{DType, Graph, RunArgs};
+use glowgpu::ir::GpuCaps;
 use glowgpu::ops::actnorm::{ActNorm, ActNormInit, ActNormParams};
 use glowgpu::ops::conv2d::{Conv2d, ConvParams};
 use glowgpu::ops::coupling::{Coupling, CouplingParams};
@@ -442,9 +443,20 @@ fn conv2d_subgroup_kernel() {
         "subgroup convolution not selected on {} (GLOWGPU_NO_SUBGROUPS set, or no `subgroups` feature)",
         glowgpu::Backend::describe(&g)
     );
+    assert_eq!(g.caps(), GpuCaps { subgroups: true });
+    // the op picks its kernel from the capabilities
     let op =
         Conv2d { x: 0, y: 1, weight: "w".into(), bias: None, logs: None, p: ConvParams::new(1, 2, 2, 4, 4, 1, false) };
-    assert_eq!(op.gpu_subgroup().shader, "conv2d_sg");
+    assert_eq!(op.gpu(GpuCaps { subgroups: true }).shader, "conv2d_sg");
+    assert_eq!(op.gpu(GpuCaps { subgroups: false }).shader, "conv2d");
+    // both kernels bind the same buffers: liveness (`Op::buffers`) does not depend on the adapter
+    for &(n, h, w, cin, stride, off, cout, k, edge, _, _) in CONV_CASES {
+        let mut p = ConvParams::new(n, h, w, cin, cout, k, edge);
+        p.cin_stride = stride as u32;
+        p.cin_off = off as u32;
+        let op = Conv2d { x: 0, y: 1, weight: "w".into(), bias: None, logs: None, p };
+        assert_eq!(op.gpu(GpuCaps { subgroups: true }).binds, op.gpu(GpuCaps { subgroups: false }).binds);
+    }
     check_conv_cases(&mut g, CONV_CASES, "subgroup");
 }
 
@@ -457,5 +469,6 @@ fn conv2d_portable_kernels_when_subgroups_are_off() {
     assert!(g.subgroups_enabled(), "this adapter has no subgroups: the portable kernels run in every test already");
     g.set_subgroups(false);
     assert!(!g.subgroups_enabled(), "set_subgroups(false) left the subgroup convolution on");
+    assert_eq!(g.caps(), GpuCaps { subgroups: false });
     check_conv_cases(&mut g, CONV_CASES, "portable");
 }

@@ -1,25 +1,59 @@
-//! Every `.wgsl` parses and validates with naga (no GPU needed), and every shader file on disk
-//! is one the backend knows.
-use glowgpu::backend::gpu::{shader_source, SHADERS, SUBGROUP_SHADERS};
+//! Every kernel an op can produce (`backend::gpu::KERNELS`: shader, entry point, defines) parses
+//! and validates with naga (no GPU needed), every shader file on disk is one the backend knows,
+//! and every shader's `struct P` matches its Rust params.
+use glowgpu::backend::gpu::{preprocess, shader_source, KERNELS, SHADERS, SUBGROUP_SHADERS};
+
+fn module(name: &str, defines: &[&str]) -> naga::Module {
+    let src = shader_source(name, defines).unwrap_or_else(|e| panic!("{e}"));
+    naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{name}.wgsl {defines:?}: {}", e.emit_to_string(&src)))
+}
 
 #[test]
-fn every_shader_validates_with_naga() {
-    for name in SHADERS {
-        let src = shader_source(name).unwrap();
-        let module =
-            naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(&src)));
+fn every_kernel_validates_with_naga() {
+    for &(name, entry, defines) in KERNELS {
+        let module = module(name, defines);
         // the subgroup convolution needs the optional subgroup feature; everything else must
         // validate with no capabilities at all (plain WebGPU)
-        let sg = SUBGROUP_SHADERS.contains(name);
+        let sg = SUBGROUP_SHADERS.contains(&name);
         let caps = if sg { naga::valid::Capabilities::SUBGROUP } else { naga::valid::Capabilities::empty() };
         let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps);
         if sg {
             v.subgroup_stages(naga::valid::ShaderStages::COMPUTE);
             v.subgroup_operations(naga::valid::SubgroupOperationSet::all());
         }
-        v.validate(&module).unwrap_or_else(|e| panic!("{name}.wgsl invalid: {e:?}"));
-        assert!(!module.entry_points.is_empty(), "{name}.wgsl has no entry point");
+        v.validate(&module).unwrap_or_else(|e| panic!("{name}.wgsl {defines:?} invalid: {e:?}"));
+        assert!(
+            module.entry_points.iter().any(|e| e.name == entry),
+            "{name}.wgsl {defines:?} has no entry point {entry}"
+        );
+        // bindings from 1 (0 is the op's uniform), no gaps
+        let mut bindings: Vec<u32> =
+            module.global_variables.iter().filter_map(|(_, g)| g.binding.as_ref().map(|b| b.binding)).collect();
+        bindings.sort();
+        let want: Vec<u32> = (0..bindings.len() as u32).collect();
+        assert_eq!(bindings, want, "{name}.wgsl {defines:?}: bindings are not 0, 1, 2, ...");
     }
+}
+
+#[test]
+fn every_shader_has_a_kernel() {
+    for name in SHADERS {
+        assert!(KERNELS.iter().any(|k| k.0 == *name), "no kernel of shaders/{name}.wgsl is listed in KERNELS");
+    }
+}
+
+#[test]
+fn the_preprocessor_keeps_and_drops_lines() {
+    let src = "a\n#ifdef X\nb\n#ifndef Y // not Y\nc\n#else\nd\n#endif\n#else\ne\n#endif\nf\n";
+    assert_eq!(preprocess(src, &[]).unwrap(), "a\n\n\n\n\n\n\n\n\ne\n\nf\n");
+    assert_eq!(preprocess(src, &["X"]).unwrap(), "a\n\nb\n\nc\n\n\n\n\n\n\nf\n");
+    assert_eq!(preprocess(src, &["X", "Y"]).unwrap(), "a\n\nb\n\n\n\nd\n\n\n\n\nf\n");
+    for bad in ["#ifdef X\n", "#endif\n", "#else\n", "#ifdef X\n#else\n#else\n#endif\n", "#if X\n#endif\n", "#ifdef\n"]
+    {
+        assert!(preprocess(bad, &["X"]).is_err(), "accepted {bad:?}");
+    }
+    assert!(preprocess("a\n", &["X"]).is_err(), "accepted a define nothing tests");
+    assert!(shader_source("conv2d", &["FORWAD"]).is_err(), "accepted a misspelt define");
 }
 
 #[test]
@@ -103,19 +137,29 @@ fn every_shader_struct_p_matches_its_rust_params() {
             "c_total" => c_total: U, "c_off" => c_off: U }),
         ),
     ];
-    let with_p: Vec<&str> =
-        SHADERS.iter().copied().filter(|s| shader_source(s).unwrap().contains("struct P {")).collect();
+    let with_p: Vec<&str> = SHADERS
+        .iter()
+        .copied()
+        .filter(|s| {
+            KERNELS
+                .iter()
+                .any(|k| k.0 == *s && module(s, k.2).types.iter().any(|(_, t)| t.name.as_deref() == Some("P")))
+        })
+        .collect();
     let mut listed: Vec<&str> = table.iter().map(|t| t.0).collect();
     listed.sort();
     let mut want = with_p.clone();
     want.sort();
     assert_eq!(listed, want, "every shader with a `struct P` needs its Rust layout here");
-    for (name, (size, fields)) in &table {
-        let src = shader_source(name).unwrap();
-        let module = naga::front::wgsl::parse_str(&src).unwrap();
+    // every variant of each shader: `struct P` may not differ by defines
+    let variants = KERNELS
+        .iter()
+        .flat_map(|&(name, _, defines)| table.iter().filter(move |t| t.0 == name).map(move |t| (defines, t)));
+    for (defines, (name, (size, fields))) in variants {
+        let module = module(name, defines);
         let p = module.types.iter().find(|(_, t)| t.name.as_deref() == Some("P")).expect("struct P").1;
         let naga::TypeInner::Struct { members, span } = &p.inner else { panic!("{name}: P is not a struct") };
-        assert_eq!(*span as usize, *size, "{name}.wgsl: struct P is {span} bytes, the Rust params {size}");
+        assert_eq!(*span as usize, *size, "{name}.wgsl {defines:?}: struct P is {span} bytes, the Rust params {size}");
         for m in members {
             let mname = m.name.as_deref().unwrap_or("");
             let kind = match module.types[m.ty].inner {

@@ -1,25 +1,28 @@
 //! GPU backend on wgpu (Vulkan / Metal / DX12 natively, WebGPU in the browser).
-//! A graph is compiled once into pipelines (cached per shader entry and binding signature),
+//! A graph is compiled once into pipelines (shader modules cached per shader variant: shader and
+//! defines, see [`shader_source`]; pipelines per variant, entry point and binding signature),
 //! physical buffers (shared by liveness), one uniform buffer holding every op's params, and a
 //! bind group per op; a run writes the inputs, records every dispatch into one compute pass,
 //! submits once and reads back only the requested outputs.
 //!
 //! Convolutions: where the adapter offers `Features::SUBGROUP` with subgroups of at least 8 lanes
-//! (lavapipe, most native GPUs; never a browser's WebGPU) the device is opened with it and plans
-//! use `shaders/conv2d_sg.wgsl` (weight rows shared across lanes with `subgroupBroadcast`; about 3x
+//! (lavapipe, most native GPUs; never a browser's WebGPU) the device is opened with it, plans pass
+//! `GpuCaps { subgroups: true }` to the ops and the convolutions pick `shaders/conv2d_sg.wgsl` (weight rows shared across lanes with `subgroupBroadcast`; about 3x
 //! the portable kernel on lavapipe); otherwise, or with the environment variable
 //! `GLOWGPU_NO_SUBGROUPS=1`, the portable `shaders/conv2d.wgsl`. `GpuBackend::set_subgroups`
 //! switches between them for plans built later; `subgroups_enabled` says which is in use.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::{Backend, Host, ParamMap};
+use super::{Backend, Host};
 use crate::error::{Error, Result};
-use crate::graph::{Access, Bind, BufId, DType, Graph, Layout, RunArgs};
-use crate::ops::Op;
+use crate::graph::{BufDesc, Graph};
+use crate::ir::{Access, Bind, BufId, DType, GpuCall, GpuCaps, Layout, ParamMap, RunArgs};
 use crate::platform;
 
-/// WGSL source of a shader: `shaders/common.wgsl` followed by `shaders/<name>.wgsl`.
-pub fn shader_source(name: &str) -> Option<String> {
+/// WGSL source of a shader variant: `shaders/common.wgsl` followed by `shaders/<name>.wgsl`, the
+/// latter through [`preprocess`] with `defines`. Fails for an unknown shader, a malformed
+/// directive, or a define the shader never tests.
+pub fn shader_source(name: &str, defines: &[&str]) -> Result<String> {
     let body = match name {
         "actnorm" => include_str!("../../shaders/actnorm.wgsl"),
         "conv2d" => include_str!("../../shaders/conv2d.wgsl"),
@@ -35,9 +38,63 @@ pub fn shader_source(name: &str) -> Option<String> {
         "quantize" => include_str!("../../shaders/quantize.wgsl"),
         "reduce" => include_str!("../../shaders/reduce.wgsl"),
         "squeeze" => include_str!("../../shaders/squeeze.wgsl"),
-        _ => return None,
+        _ => return Err(Error::Gpu(format!("unknown shader {name}"))),
     };
-    Some(format!("{}\n{}", include_str!("../../shaders/common.wgsl"), body))
+    let body = preprocess(body, defines).map_err(|e| Error::Gpu(format!("shaders/{name}.wgsl {defines:?}: {e}")))?;
+    Ok(format!("{}\n{}", include_str!("../../shaders/common.wgsl"), body))
+}
+
+/// The shaders' preprocessor: lines `#ifdef NAME`, `#ifndef NAME`, `#else` and `#endif` (nested,
+/// each on a line of its own) keep or drop the lines between them by whether `NAME` is one of
+/// `defines`. Dropped lines and directives become empty lines, so line numbers stay those of the
+/// file. Any other line starting with `#` is an error (WGSL has none), as are unbalanced
+/// directives and a define no directive tests (a misspelt variant). A directive may end in a `//` comment.
+pub fn preprocess(src: &str, defines: &[&str]) -> std::result::Result<String, String> {
+    // per open `#if*`: (this branch is kept, the enclosing lines are kept, `#else` seen)
+    let mut stack: Vec<(bool, bool, bool)> = Vec::new();
+    let mut tested: Vec<&str> = Vec::new();
+    let mut out = String::with_capacity(src.len());
+    for (i, line) in src.lines().enumerate() {
+        let at = || format!("line {}", i + 1);
+        let live = stack.last().is_none_or(|s| s.0);
+        let t = line.trim_start();
+        if let Some(d) = t.strip_prefix('#') {
+            // a directive may end in a `//` comment
+            let mut words = d.split("//").next().unwrap_or("").split_whitespace();
+            let (cmd, arg) = (words.next().unwrap_or(""), words.next());
+            if words.next().is_some() {
+                return Err(format!("{}: one name per directive: `{t}`", at()));
+            }
+            match (cmd, arg) {
+                ("ifdef" | "ifndef", Some(name)) => {
+                    tested.push(name);
+                    let on = defines.contains(&name) == (cmd == "ifdef");
+                    stack.push((live && on, live, false));
+                }
+                ("else", None) => match stack.last_mut() {
+                    Some(s) if !s.2 => *s = (s.1 && !s.0, s.1, true),
+                    _ => return Err(format!("{}: `#else` without `#ifdef`", at())),
+                },
+                ("endif", None) => {
+                    stack.pop().ok_or_else(|| format!("{}: `#endif` without `#ifdef`", at()))?;
+                }
+                _ => return Err(format!("{}: unknown directive `{t}`", at())),
+            }
+            out.push('\n');
+            continue;
+        }
+        if live {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    if !stack.is_empty() {
+        return Err(format!("{} `#ifdef` without `#endif`", stack.len()));
+    }
+    if let Some(d) = defines.iter().find(|d| !tested.contains(d)) {
+        return Err(format!("no directive tests `{d}`"));
+    }
+    Ok(out)
 }
 
 /// Every shader, for validation.
@@ -61,6 +118,62 @@ pub const SHADERS: &[&str] = &[
 /// Shaders that use subgroup built-ins: only for devices opened with `Features::SUBGROUP`.
 pub const SUBGROUP_SHADERS: &[&str] = &["conv2d_sg"];
 
+/// Every kernel an op's `gpu` can produce: (shader, entry point, defines). The GPU backend refuses
+/// any other (so this list cannot fall behind the ops) and `tests/shaders_validate.rs` validates
+/// each with naga.
+pub const KERNELS: &[(&str, &str, &[&str])] = &[
+    ("actnorm", "forward", &["FLOW"]),
+    ("actnorm", "inverse", &["FLOW"]),
+    ("actnorm", "init", &["INIT"]),
+    ("actnorm", "backward_params", &["BACKWARD_PARAMS"]),
+    ("actnorm", "backward_data", &["BACKWARD_DATA"]),
+    ("conv2d", "forward", &["FORWARD"]),
+    ("conv2d", "forward", &["FORWARD", "V4"]),
+    ("conv2d", "backward_weight", &["BACKWARD_WEIGHT"]),
+    ("conv2d", "backward_weight", &["BACKWARD_WEIGHT", "V4"]),
+    ("conv2d", "weight_reduce", &["WEIGHT_REDUCE"]),
+    ("conv2d", "pack", &["PACK"]),
+    ("conv2d", "pack_t", &["PACK"]),
+    ("conv2d_sg", "forward", &[]),
+    ("conv2d_sg", "forward", &["V4"]),
+    ("conv2d_sg", "forward", &["CO16"]),
+    ("conv2d_sg", "forward", &["CO16", "V4"]),
+    ("copy", "forward", &[]),
+    ("coupling", "affine_forward", &["FLOW"]),
+    ("coupling", "affine_inverse", &["FLOW"]),
+    ("coupling", "additive_forward", &["FLOW"]),
+    ("coupling", "additive_inverse", &["FLOW"]),
+    ("coupling", "affine_backward", &["BACKWARD"]),
+    ("coupling", "additive_backward", &["BACKWARD"]),
+    ("invconv", "prepare", &["PREPARE"]),
+    ("invconv", "prepare_lu", &["PREPARE_LU"]),
+    ("invconv", "lu_grad_permute", &["LU_GRAD_PERMUTE"]),
+    ("invconv", "lu_grad", &["LU_GRAD"]),
+    ("invconv", "logdet_grad", &["LOGDET_GRAD"]),
+    ("householder", "compose", &["COMPOSE"]),
+    ("householder", "grad", &["GRAD"]),
+    ("noise", "gaussian", &[]),
+    ("optim", "grad_sumsq", &["GRAD_SUMSQ"]),
+    ("optim", "clip_factor", &["CLIP_FACTOR"]),
+    ("optim", "adam", &["UPDATE"]),
+    ("optim", "adamax", &["UPDATE"]),
+    ("optim", "ema", &["EMA"]),
+    ("permute", "forward", &[]),
+    ("permute", "inverse", &[]),
+    ("prior", "forward", &["FORWARD"]),
+    ("prior", "inverse", &["INVERSE"]),
+    ("prior", "backward", &["BACKWARD"]),
+    ("quantize", "forward", &["FORWARD"]),
+    ("quantize", "inverse", &["INVERSE"]),
+    ("reduce", "per_image", &["PER_IMAGE"]),
+    ("reduce", "param_sum", &["PARAM_SUM"]),
+    ("reduce", "mean_hw", &["MEAN_HW"]),
+    ("reduce", "mean_hw_backward", &["MEAN_HW_BACKWARD"]),
+    ("reduce", "class_loss_backward", &["CLASS_LOSS_BACKWARD"]),
+    ("squeeze", "forward", &["FORWARD"]),
+    ("squeeze", "inverse", &["INVERSE"]),
+];
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct RuntimeUniform {
@@ -70,14 +183,18 @@ struct RuntimeUniform {
     _pad: u32,
 }
 
-type PipeKey = (&'static str, &'static str, u32, Vec<(bool, bool)>);
+/// A shader variant: shader and defines (one shader module each).
+type ModuleKey = (&'static str, &'static [&'static str]);
+/// A compute pipeline: shader, entry point, defines, and per binding from 1 (is a uniform, is
+/// read-only).
+type PipeKey = (&'static str, &'static str, &'static [&'static str], Vec<(bool, bool)>);
 
 pub struct GpuBackend {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
-    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    modules: HashMap<ModuleKey, wgpu::ShaderModule>,
     pipelines: HashMap<PipeKey, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
     host_params: HashMap<String, Vec<f64>>,
     param_bufs: HashMap<(String, Layout), wgpu::Buffer>,
@@ -189,6 +306,11 @@ impl GpuBackend {
         self.subgroups
     }
 
+    /// What plans built now may use, for the ops to pick their kernels by (`Op::gpu`).
+    pub fn caps(&self) -> GpuCaps {
+        GpuCaps { subgroups: self.subgroups }
+    }
+
     /// Chooses the subgroup convolution (`true`, where the device supports it) or the portable one
     /// for plans built from now on; returns whether subgroups are now in use.
     pub fn set_subgroups(&mut self, on: bool) -> bool {
@@ -203,7 +325,7 @@ impl GpuBackend {
         self.on_pipeline = f;
     }
 
-    /// Compute pipelines built so far (all plans, cached per entry point and binding signature).
+    /// Compute pipelines built so far (all plans, cached per kernel and binding signature).
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.len()
     }
@@ -281,22 +403,33 @@ impl GpuBackend {
         Ok(buf)
     }
 
+    fn module(&mut self, shader: &'static str, defines: &'static [&'static str]) -> Result<wgpu::ShaderModule> {
+        if let Some(m) = self.modules.get(&(shader, defines)) {
+            return Ok(m.clone());
+        }
+        let src = shader_source(shader, defines)?;
+        let m = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(shader),
+            source: wgpu::ShaderSource::Wgsl(src.into()),
+        });
+        self.modules.insert((shader, defines), m.clone());
+        Ok(m)
+    }
+
     fn pipeline(&mut self, key: PipeKey) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
         if let Some(p) = self.pipelines.get(&key) {
             return Ok(p.clone());
         }
-        let (shader, entry, base, ref kinds) = key;
-        if !self.modules.contains_key(shader) {
-            let src = shader_source(shader).ok_or_else(|| Error::Gpu(format!("unknown shader {shader}")))?;
-            let m = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shader),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            });
-            self.modules.insert(shader, m);
+        let (shader, entry, defines, ref kinds) = key;
+        if !KERNELS.contains(&(shader, entry, defines)) {
+            return Err(Error::Gpu(format!(
+                "kernel {shader}::{entry} {defines:?} is not listed in backend::gpu::KERNELS"
+            )));
         }
+        let module = self.module(shader, defines)?;
         let mut entries = vec![uniform_entry(0)];
         for (i, &(is_uniform, read_only)) in kinds.iter().enumerate() {
-            let binding = base + i as u32;
+            let binding = 1 + i as u32;
             entries.push(if is_uniform {
                 uniform_entry(binding)
             } else {
@@ -321,9 +454,9 @@ impl GpuBackend {
             immediate_size: 0,
         });
         let pipe = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(&format!("{shader}::{entry}")),
+            label: Some(&format!("{shader}::{entry} {defines:?}")),
             layout: Some(&layout),
-            module: &self.modules[shader],
+            module: &module,
             entry_point: Some(entry),
             compilation_options: Default::default(),
             cache: None,
@@ -344,6 +477,118 @@ impl GpuBackend {
             )));
         }
         Ok((max, y))
+    }
+}
+
+/// The pipeline a dispatch needs: its kernel and the kind of each binding.
+fn pipe_key(c: &GpuCall) -> PipeKey {
+    let kinds = c
+        .binds
+        .iter()
+        .map(|b| match b {
+            Bind::Runtime => (true, true),
+            Bind::Buf(_, a) | Bind::Param(_, _, a) => (false, *a == Access::Read),
+            Bind::Dummy => (false, true),
+        })
+        .collect();
+    (c.shader, c.entry, c.defines, kinds)
+}
+
+/// The pieces of `Backend::build`.
+impl GpuBackend {
+    /// One device buffer per memory slot of `graph.plan_memory()`, sized for its largest tenant;
+    /// an error naming the buffer (and the batch that would fit) where one exceeds the adapter's
+    /// binding limit.
+    fn create_slots(&self, graph: &Graph, slot_of: &[usize], nslots: usize) -> Result<Vec<wgpu::Buffer>> {
+        // a slot's size in 4-byte words: the largest tenant
+        let mut slot_words = vec![0usize; nslots];
+        for (b, d) in graph.bufs.iter().enumerate() {
+            slot_words[slot_of[b]] = slot_words[slot_of[b]].max(words(d));
+        }
+        let mut slots = Vec::with_capacity(nslots);
+        for (s, &w) in slot_words.iter().enumerate() {
+            let bytes = (w as u64 * 4).max(16);
+            let tenant = graph
+                .bufs
+                .iter()
+                .enumerate()
+                .find(|(b, _)| slot_of[*b] == s)
+                .map(|(_, d)| d.name.as_str())
+                .unwrap_or("?");
+            self.check_binding(&format!("activation buffer `{tenant}`"), bytes).map_err(|e| match e {
+                Error::Limit(m) if graph.batch > 0 && bytes > 0 => {
+                    let max = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+                    let fit = max / bytes.div_ceil(graph.batch as u64);
+                    Error::Limit(format!("{m}; a batch of at most {fit} fits this buffer (batch now {})", graph.batch))
+                }
+                other => other,
+            })?;
+            slots.push(self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(tenant),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }));
+        }
+        Ok(slots)
+    }
+
+    /// Every dispatch's uniform in one buffer, each at an offset aligned for binding: the buffer and
+    /// the offsets.
+    fn upload_uniforms(&self, calls: &[GpuCall]) -> (wgpu::Buffer, Vec<usize>) {
+        let align = self.limits.min_uniform_buffer_offset_alignment as usize;
+        let mut ubytes = Vec::new();
+        let mut offsets = Vec::with_capacity(calls.len());
+        for c in calls {
+            offsets.push(ubytes.len());
+            ubytes.extend_from_slice(&c.uniform);
+            ubytes.resize(ubytes.len().div_ceil(align) * align, 0);
+        }
+        let uniforms = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("op params"),
+            size: ubytes.len().max(16) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&uniforms, 0, &ubytes);
+        (uniforms, offsets)
+    }
+
+    /// A dispatch's bind group: its uniform (binding 0, at `offset` in the plan's uniform buffer)
+    /// and its bindings from 1 (activation slots, parameter buffers, the dummy, the run uniform).
+    fn bind_group(
+        &mut self,
+        c: &GpuCall,
+        bgl: &wgpu::BindGroupLayout,
+        (uniforms, offset): (&wgpu::Buffer, usize),
+        slots: &[wgpu::Buffer],
+        slot_of: &[usize],
+    ) -> Result<wgpu::BindGroup> {
+        let mut bufs: Vec<wgpu::Buffer> = Vec::with_capacity(c.binds.len());
+        for b in &c.binds {
+            bufs.push(match b {
+                Bind::Buf(id, _) => slots[slot_of[*id]].clone(),
+                Bind::Param(n, l, _) => self.param_buffer(n, *l)?,
+                Bind::Dummy => self.dummy.clone(),
+                Bind::Runtime => self.runtime.clone(),
+            });
+        }
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: uniforms,
+                offset: offset as u64,
+                size: std::num::NonZeroU64::new(c.uniform.len() as u64),
+            }),
+        }];
+        for (i, b) in bufs.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry { binding: 1 + i as u32, resource: b.as_entire_binding() });
+        }
+        Ok(self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(c.entry),
+            layout: bgl,
+            entries: &entries,
+        }))
     }
 }
 
@@ -374,7 +619,7 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-fn words(d: &crate::graph::BufDesc) -> usize {
+fn words(d: &BufDesc) -> usize {
     match d.dtype {
         DType::F32 => d.len,
         DType::U8 => d.len.div_ceil(4),
@@ -410,84 +655,16 @@ impl Backend for GpuBackend {
 
     fn build(&mut self, graph: Graph) -> Result<GpuPlan> {
         let (slot_of, sizes) = graph.plan_memory();
-        // a slot's size in 4-byte words: the largest tenant
-        let mut slot_words = vec![0usize; sizes.len()];
-        for (b, d) in graph.bufs.iter().enumerate() {
-            slot_words[slot_of[b]] = slot_words[slot_of[b]].max(words(d));
-        }
-        let mut slots = Vec::with_capacity(sizes.len());
-        for (s, &w) in slot_words.iter().enumerate() {
-            let bytes = (w as u64 * 4).max(16);
-            let tenant = graph
-                .bufs
-                .iter()
-                .enumerate()
-                .find(|(b, _)| slot_of[*b] == s)
-                .map(|(_, d)| d.name.as_str())
-                .unwrap_or("?");
-            self.check_binding(&format!("activation buffer `{tenant}`"), bytes).map_err(|e| match e {
-                Error::Limit(m) if graph.batch > 0 && bytes > 0 => {
-                    let max = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
-                    let fit = max / bytes.div_ceil(graph.batch as u64);
-                    Error::Limit(format!("{m}; a batch of at most {fit} fits this buffer (batch now {})", graph.batch))
-                }
-                other => other,
-            })?;
-            slots.push(self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(tenant),
-                size: bytes,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            }));
-        }
-        let calls: Vec<_> = graph
-            .ops
-            .iter()
-            .map(|o| match o {
-                Op::Conv(c) if self.subgroups => c.gpu_subgroup(),
-                Op::ConvBackwardData(c) if self.subgroups => c.gpu_subgroup(),
-                _ => o.gpu(),
-            })
-            .collect();
-        let align = self.limits.min_uniform_buffer_offset_alignment as usize;
-        let mut ubytes = Vec::new();
-        let mut offsets = Vec::with_capacity(calls.len());
-        for c in &calls {
-            offsets.push(ubytes.len());
-            ubytes.extend_from_slice(&c.uniform);
-            ubytes.resize(ubytes.len().div_ceil(align) * align, 0);
-        }
-        let uniforms = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("op params"),
-            size: ubytes.len().max(16) as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.queue.write_buffer(&uniforms, 0, &ubytes);
+        let slots = self.create_slots(&graph, &slot_of, sizes.len())?;
+        let caps = self.caps();
+        let calls: Vec<GpuCall> = graph.ops.iter().map(|o| o.gpu(caps)).collect();
+        let (uniforms, offsets) = self.upload_uniforms(&calls);
+        let keys: Vec<PipeKey> = calls.iter().map(pipe_key).collect();
+        let new_pipes = keys.iter().filter(|k| !self.pipelines.contains_key(*k)).collect::<HashSet<_>>().len();
+        let mut built = 0;
         let mut pipes: Vec<wgpu::ComputePipeline> = Vec::new();
         let mut pipe_index: HashMap<PipeKey, usize> = HashMap::new();
         let mut dispatches = Vec::with_capacity(calls.len());
-        let keys: Vec<PipeKey> = calls
-            .iter()
-            .map(|c| {
-                let kinds = c
-                    .binds
-                    .iter()
-                    .map(|b| match b {
-                        Bind::Runtime => (true, true),
-                        Bind::Buf(_, a) | Bind::Param(_, _, a) => (false, *a == Access::Read),
-                        Bind::Dummy => (false, true),
-                    })
-                    .collect();
-                (c.shader, c.entry, c.base, kinds)
-            })
-            .collect();
-        let new_pipes = {
-            let fresh: std::collections::HashSet<&PipeKey> =
-                keys.iter().filter(|k| !self.pipelines.contains_key(*k)).collect();
-            fresh.len()
-        };
-        let mut built = 0;
         for ((c, &off), key) in calls.iter().zip(&offsets).zip(keys) {
             let fresh = !self.pipelines.contains_key(&key);
             let (pipe, bgl) = self.pipeline(key.clone())?;
@@ -501,31 +678,7 @@ impl Backend for GpuBackend {
                 pipes.push(pipe);
                 pipes.len() - 1
             });
-            let mut bufs: Vec<wgpu::Buffer> = Vec::new();
-            for b in &c.binds {
-                bufs.push(match b {
-                    Bind::Buf(id, _) => slots[slot_of[*id]].clone(),
-                    Bind::Param(n, l, _) => self.param_buffer(n, *l)?,
-                    Bind::Dummy => self.dummy.clone(),
-                    Bind::Runtime => self.runtime.clone(),
-                });
-            }
-            let mut entries = vec![wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &uniforms,
-                    offset: off as u64,
-                    size: std::num::NonZeroU64::new(c.uniform.len() as u64),
-                }),
-            }];
-            for (i, b) in bufs.iter().enumerate() {
-                entries.push(wgpu::BindGroupEntry { binding: c.base + i as u32, resource: b.as_entire_binding() });
-            }
-            let bg = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(c.entry),
-                layout: &bgl,
-                entries: &entries,
-            });
+            let bg = self.bind_group(c, &bgl, (&uniforms, off), &slots, &slot_of)?;
             let (x, y) = self.split_workgroups(c.workgroups)?;
             dispatches.push((pi, bg, x, y));
         }

@@ -1,9 +1,9 @@
 //! The op interface's two implementations: `cpu` runs a graph's ops in Rust (f32 or f64),
 //! `gpu` compiles it into wgpu dispatches.
-use std::collections::BTreeMap;
-
 use crate::error::Result;
-use crate::graph::{BufId, Graph, RunArgs};
+use crate::graph::Graph;
+pub use crate::ir::ParamMap;
+use crate::ir::{BufId, RunArgs};
 
 pub mod any;
 pub mod cpu;
@@ -30,9 +30,6 @@ impl Host {
         }
     }
 }
-
-/// Parameters (and derived tensors) by name: shape and values.
-pub type ParamMap = BTreeMap<String, (Vec<usize>, Vec<f64>)>;
 
 #[allow(async_fn_in_trait)]
 pub trait Backend {

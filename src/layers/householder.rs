@@ -45,7 +45,8 @@ use super::{conv1x1, Derived, Init, Kind, Layer, Packed, Site, Spec};
 use crate::config::GlowConfig;
 use crate::error::{Error, Result};
 use crate::flow::B;
-use crate::graph::{Access, Bind, BufId, GpuCall, Graph, Layout};
+use crate::graph::Graph;
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
 use crate::ops::conv2d::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvParams};
 use crate::ops::{groups, uniform, CpuCtx, Real};
 use crate::params::Params;
@@ -99,12 +100,12 @@ impl HouseholderCompose {
         }
     }
 
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "householder",
             entry: "compose",
+            defines: &["COMPOSE"],
             uniform: uniform(&self.p),
-            base: 1,
             binds: vec![
                 Bind::Param(self.v.clone(), Layout::Plain, Access::Read),
                 Bind::Param(self.w.clone(), Layout::Plain, Access::ReadWrite),
@@ -165,13 +166,13 @@ impl HouseholderGrad {
         g.push(Self::new(prefix, c, scratch));
     }
 
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let rd = |n: &String| Bind::Param(n.clone(), Layout::Plain, Access::Read);
         GpuCall {
             shader: "householder",
             entry: "grad",
+            defines: &["GRAD"],
             uniform: uniform(&self.p),
-            base: 4,
             binds: vec![
                 rd(&self.v),
                 rd(&self.w),

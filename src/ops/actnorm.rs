@@ -27,7 +27,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall, Layout};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
 use crate::platform;
 
 /// Pixels per parallel task of the CPU loops.
@@ -96,12 +96,12 @@ pub struct ActNorm {
 }
 
 impl ActNorm {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "actnorm",
             entry: if self.reverse { "inverse" } else { "forward" },
+            defines: &["FLOW"],
             uniform: uniform_ext(&self.p),
-            base: 1,
             binds: vec![
                 Bind::Buf(self.x, Access::ReadWrite),
                 Bind::Param(self.bias.clone(), Layout::Plain, Access::Read),
@@ -146,12 +146,12 @@ pub struct ActNormInit {
 }
 
 impl ActNormInit {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "actnorm",
             entry: "init",
+            defines: &["INIT"],
             uniform: uniform_ext(&self.p),
-            base: 4,
             binds: vec![
                 Bind::Buf(self.x, Access::Read),
                 Bind::Param(self.bias.clone(), Layout::Plain, Access::ReadWrite),
@@ -210,14 +210,14 @@ impl ActNormBackward {
         [op(ActNormStage::Params), op(ActNormStage::Data)]
     }
 
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let p = &self.p.an;
         match self.stage {
             ActNormStage::Params => GpuCall {
                 shader: "actnorm",
                 entry: "backward_params",
+                defines: &["BACKWARD_PARAMS"],
                 uniform: uniform(&self.p),
-                base: 7,
                 binds: vec![
                     Bind::Buf(self.y, Access::Read),
                     Bind::Buf(self.dy, Access::Read),
@@ -231,8 +231,8 @@ impl ActNormBackward {
             ActNormStage::Data => GpuCall {
                 shader: "actnorm",
                 entry: "backward_data",
+                defines: &["BACKWARD_DATA"],
                 uniform: uniform(&self.p),
-                base: 12,
                 binds: vec![
                     // written unless relu (bound read-write either way: one pipeline layout)
                     Bind::Buf(self.y, Access::ReadWrite),

@@ -4,7 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -24,12 +24,12 @@ impl Copy {
     pub fn new(x: BufId, y: BufId, len: usize) -> Self {
         Copy { x, y, p: CopyParams { len: len as u32, _pad: [0; 3] } }
     }
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "copy",
             entry: "forward",
+            defines: &[],
             uniform: uniform(&self.p),
-            base: 1,
             binds: vec![Bind::Buf(self.x, Access::Read), Bind::Buf(self.y, Access::ReadWrite)],
             workgroups: groups(self.p.len as usize, 64),
         }

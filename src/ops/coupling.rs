@@ -20,7 +20,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps};
 use crate::platform;
 
 /// Pixels per parallel task of the CPU loops.
@@ -66,7 +66,7 @@ pub fn log_sigmoid(a: f64) -> f64 {
 }
 
 impl Coupling {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let entry = match (self.affine, self.reverse) {
             (true, false) => "affine_forward",
             (true, true) => "affine_inverse",
@@ -80,8 +80,8 @@ impl Coupling {
         GpuCall {
             shader: "coupling",
             entry,
+            defines: &["FLOW"],
             uniform: uniform(&CouplingBackwardParams { cp: self.p, ..Zeroable::zeroed() }),
-            base: 1,
             binds,
             workgroups: groups((self.p.pixels * self.p.c2) as usize, 64),
         }
@@ -152,13 +152,13 @@ pub struct CouplingBackward {
 }
 
 impl CouplingBackward {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let cp = &self.p.cp;
         GpuCall {
             shader: "coupling",
             entry: if self.affine { "affine_backward" } else { "additive_backward" },
+            defines: &["BACKWARD"],
             uniform: uniform(&self.p),
-            base: 4,
             binds: vec![
                 Bind::Buf(self.y, Access::ReadWrite),
                 Bind::Buf(self.h, Access::Read),

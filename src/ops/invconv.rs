@@ -32,7 +32,8 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall, Graph, Layout};
+use crate::graph::Graph;
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -117,23 +118,23 @@ impl InvconvPrepare {
         c * c
     }
 
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let rw = |n: &String| Bind::Param(n.clone(), Layout::Plain, Access::ReadWrite);
         let rd = |n: &String| Bind::Param(n.clone(), Layout::Plain, Access::Read);
         match &self.form {
             PrepareForm::Plain { scratch } => GpuCall {
                 shader: "invconv",
                 entry: "prepare",
+                defines: &["PREPARE"],
                 uniform: uniform(&self.p),
-                base: 1,
                 binds: vec![rd(&self.w), rw(&self.w_inv), rw(&self.logabsdet), Bind::Buf(*scratch, Access::ReadWrite)],
                 workgroups: 1,
             },
             PrepareForm::Lu(n) => GpuCall {
                 shader: "invconv",
                 entry: "prepare_lu",
+                defines: &["PREPARE_LU"],
                 uniform: uniform(&self.p),
-                base: 5,
                 binds: vec![
                     rd(&n.p),
                     rd(&n.sign_s),
@@ -186,12 +187,12 @@ pub struct InvconvLuGradPermute {
 }
 
 impl InvconvLuGradPermute {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "invconv",
             entry: "lu_grad_permute",
+            defines: &["LU_GRAD_PERMUTE"],
             uniform: uniform(&self.p),
-            base: 13,
             binds: vec![
                 Bind::Param(self.dw.clone(), Layout::Plain, Access::Read),
                 Bind::Param(self.perm.clone(), Layout::Plain, Access::Read),
@@ -232,14 +233,14 @@ pub struct InvconvLuGrad {
 }
 
 impl InvconvLuGrad {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let rd = |n: &String| Bind::Param(n.clone(), Layout::Plain, Access::Read);
         let rw = |n: &String| Bind::Param(n.clone(), Layout::Plain, Access::ReadWrite);
         GpuCall {
             shader: "invconv",
             entry: "lu_grad",
+            defines: &["LU_GRAD"],
             uniform: uniform(&self.p),
-            base: 16,
             binds: vec![
                 Bind::Buf(self.q, Access::Read),
                 rd(&self.sign_s),
@@ -308,12 +309,12 @@ impl InvconvLogdetGrad {
         }
     }
 
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "invconv",
             entry: "logdet_grad",
+            defines: &["LOGDET_GRAD"],
             uniform: uniform(&self.p),
-            base: 24,
             binds: vec![
                 Bind::Param(self.w_inv.clone(), Layout::Plain, Access::Read),
                 Bind::Param(self.grad_w.clone(), Layout::Plain, Access::ReadWrite),

@@ -3,7 +3,7 @@
 //! f32 and f64 (f64 is the ground truth the shaders are tested against).
 use std::collections::HashMap;
 
-use crate::graph::{Access, Bind, BufId, GpuCall, RunArgs};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, RunArgs};
 
 pub mod actnorm;
 pub mod conv2d;
@@ -106,7 +106,9 @@ macro_rules! ops {
         pub enum Op { $($v($t)),* }
         $(impl From<$t> for Op { fn from(o: $t) -> Op { Op::$v(o) } })*
         impl Op {
-            pub fn gpu(&self) -> GpuCall { match self { $(Op::$v(o) => o.gpu()),* } }
+            /// The op's dispatch on an adapter with `caps` (an op may pick its kernel by them; the
+            /// bindings must not depend on them).
+            pub fn gpu(&self, caps: GpuCaps) -> GpuCall { match self { $(Op::$v(o) => o.gpu(caps)),* } }
             pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) { match self { $(Op::$v(o) => o.cpu(ctx)),* } }
             /// The op's kind, for profiles.
             pub fn kind(&self) -> &'static str { match self { $(Op::$v(_) => stringify!($v)),* } }
@@ -150,9 +152,19 @@ ops! {
 }
 
 impl Op {
-    /// Graph buffers this op touches (for liveness).
+    /// Floating-point operations of one run, counting a multiply-add as 2 (convolutions and their
+    /// gradients only: every other op is a few flops per element, under 1% of a Glow step).
+    pub fn flops(&self) -> f64 {
+        match self {
+            Op::Conv(c) => c.p.flops(),
+            Op::ConvBackwardData(c) => c.p.flops(),
+            Op::ConvBackwardWeight(c) => c.p.flops(),
+            _ => 0.0,
+        }
+    }
+    /// Graph buffers this op touches (for liveness; the same for every `GpuCaps`).
     pub fn buffers(&self) -> Vec<BufId> {
-        self.gpu()
+        self.gpu(GpuCaps::default())
             .binds
             .iter()
             .filter_map(|b| match b {
@@ -163,7 +175,7 @@ impl Op {
     }
     /// Graph buffers this op writes.
     pub fn writes(&self) -> Vec<BufId> {
-        self.gpu()
+        self.gpu(GpuCaps::default())
             .binds
             .iter()
             .filter_map(|b| match b {

@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps};
 use crate::rng;
 
 #[repr(C)]
@@ -24,12 +24,12 @@ pub struct Gaussian {
 }
 
 impl Gaussian {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "noise",
             entry: "gaussian",
+            defines: &[],
             uniform: uniform(&self.p),
-            base: 1,
             binds: vec![Bind::Runtime, Bind::Buf(self.y, Access::ReadWrite)],
             workgroups: groups(self.p.len as usize, 64),
         }

@@ -54,8 +54,8 @@ use std::collections::BTreeSet;
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::backend::ParamMap;
-use crate::graph::{Access, Bind, BufId, DType, GpuCall, Graph, Layout};
+use crate::graph::Graph;
+use crate::ir::{Access, Bind, BufId, DType, GpuCall, GpuCaps, Layout, ParamMap};
 
 /// The per-step parameter `[t, lr_t, a, b]`.
 pub const STATE: &str = "opt.state";
@@ -275,12 +275,12 @@ pub struct GradSqSum {
 }
 
 impl GradSqSum {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "optim",
             entry: "grad_sumsq",
+            defines: &["GRAD_SUMSQ"],
             uniform: uniform(&self.p),
-            base: 1,
             binds: vec![
                 Bind::Param(self.grad.clone(), Layout::Plain, Access::Read),
                 Bind::Buf(self.sumsq, Access::ReadWrite),
@@ -313,12 +313,12 @@ pub struct ClipFactor {
 }
 
 impl ClipFactor {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "optim",
             entry: "clip_factor",
+            defines: &["CLIP_FACTOR"],
             uniform: uniform(&self.p),
-            base: 3,
             binds: vec![Bind::Buf(self.sumsq, Access::Read), Bind::Buf(self.clip, Access::ReadWrite)],
             workgroups: 1,
         }
@@ -355,7 +355,7 @@ pub struct AdamUpdate {
 }
 
 impl AdamUpdate {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let n = &self.param;
         GpuCall {
             shader: "optim",
@@ -363,8 +363,8 @@ impl AdamUpdate {
                 Method::Adam => "adam",
                 Method::Adamax => "adamax",
             },
+            defines: &["UPDATE"],
             uniform: uniform(&self.p),
-            base: 5,
             binds: vec![
                 Bind::Param(n.clone(), Layout::Plain, Access::ReadWrite),
                 Bind::Param(grad_name(n), Layout::Plain, Access::Read),
@@ -422,12 +422,12 @@ pub struct EmaUpdate {
 }
 
 impl EmaUpdate {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "optim",
             entry: "ema",
+            defines: &["EMA"],
             uniform: uniform(&self.p),
-            base: 11,
             binds: vec![
                 Bind::Param(self.param.clone(), Layout::Plain, Access::Read),
                 Bind::Param(ema_name(&self.param), Layout::Plain, Access::ReadWrite),

@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall, Layout};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -26,12 +26,12 @@ pub struct Permute {
 }
 
 impl Permute {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "permute",
             entry: if self.reverse { "inverse" } else { "forward" },
+            defines: &[],
             uniform: uniform(&self.p),
-            base: 1,
             binds: vec![
                 Bind::Buf(self.x, Access::Read),
                 Bind::Param(self.perm.clone(), Layout::Plain, Access::Read),

@@ -24,7 +24,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -102,15 +102,15 @@ pub struct Prior {
 pub const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_8;
 
 impl Prior {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let v = match self.v {
             Some(b) => Bind::Buf(b, Access::Read),
             None => Bind::Dummy,
         };
-        let (entry, base, binds) = if self.reverse {
+        let (entry, defines, binds): (_, &'static [&'static str], _) = if self.reverse {
             (
                 "inverse",
-                6,
+                &["INVERSE"],
                 vec![
                     Bind::Buf(self.eps, Access::Read),
                     Bind::Buf(self.h, Access::Read),
@@ -121,7 +121,7 @@ impl Prior {
         } else {
             (
                 "forward",
-                1,
+                &["FORWARD"],
                 vec![
                     Bind::Buf(self.z, Access::Read),
                     Bind::Buf(self.h, Access::Read),
@@ -134,8 +134,8 @@ impl Prior {
         GpuCall {
             shader: "prior",
             entry,
+            defines,
             uniform: uniform(&PriorBackwardParams { pp: self.p, ..Zeroable::zeroed() }),
-            base,
             binds,
             workgroups: groups(self.p.elements(), 64),
         }
@@ -193,7 +193,7 @@ pub struct PriorBackward {
 }
 
 impl PriorBackward {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         assert_eq!(self.v.is_some(), self.p.pp.has_vec == 1, "prior backward: v and has_vec disagree");
         assert_eq!(self.v.is_some(), self.dv.is_some(), "prior backward: dv is required exactly with v");
         let (v, dv) = match (self.v, self.dv) {
@@ -204,8 +204,8 @@ impl PriorBackward {
         GpuCall {
             shader: "prior",
             entry: "backward",
+            defines: &["BACKWARD"],
             uniform: uniform(&self.p),
-            base: 10,
             binds: vec![
                 Bind::Buf(self.z, Access::Read),
                 Bind::Buf(self.h, Access::Read),

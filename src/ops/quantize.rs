@@ -8,7 +8,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps};
 use crate::rng;
 
 #[repr(C)]
@@ -37,12 +37,12 @@ pub struct Quantize {
 }
 
 impl Quantize {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "quantize",
             entry: "forward",
+            defines: &["FORWARD"],
             uniform: uniform(&self.p),
-            base: 1,
             binds: vec![Bind::Runtime, Bind::Buf(self.img, Access::Read), Bind::Buf(self.x, Access::ReadWrite)],
             workgroups: groups(self.p.len as usize, 64),
         }
@@ -79,12 +79,12 @@ pub fn to_byte(x: f64, n_bins: f64) -> u8 {
 }
 
 impl Dequantize {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "quantize",
             entry: "inverse",
+            defines: &["INVERSE"],
             uniform: uniform(&self.p),
-            base: 4,
             binds: vec![Bind::Buf(self.x, Access::Read), Bind::Buf(self.img, Access::ReadWrite)],
             workgroups: groups((self.p.len as usize).div_ceil(4), 64),
         }

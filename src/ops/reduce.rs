@@ -11,7 +11,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall, Layout};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -32,12 +32,12 @@ pub struct ReduceImage {
 }
 
 impl ReduceImage {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "reduce",
             entry: "per_image",
+            defines: &["PER_IMAGE"],
             uniform: uniform(&self.p),
-            base: 1,
             binds: vec![Bind::Buf(self.src, Access::Read), Bind::Buf(self.acc, Access::ReadWrite)],
             workgroups: self.p.n,
         }
@@ -62,12 +62,12 @@ pub struct ParamSum {
 }
 
 impl ParamSum {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "reduce",
             entry: "param_sum",
+            defines: &["PARAM_SUM"],
             uniform: uniform(&self.p),
-            base: 3,
             binds: vec![
                 Bind::Param(self.param.clone(), Layout::Plain, Access::Read),
                 Bind::Buf(self.acc, Access::ReadWrite),
@@ -92,12 +92,12 @@ pub struct MeanHw {
 }
 
 impl MeanHw {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "reduce",
             entry: "mean_hw",
+            defines: &["MEAN_HW"],
             uniform: uniform(&self.p),
-            base: 5,
             binds: vec![Bind::Buf(self.x, Access::Read), Bind::Buf(self.y, Access::ReadWrite)],
             workgroups: groups((self.p.n * self.p.c) as usize, 64),
         }
@@ -126,12 +126,12 @@ pub struct MeanHwBackward {
 }
 
 impl MeanHwBackward {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "reduce",
             entry: "mean_hw_backward",
+            defines: &["MEAN_HW_BACKWARD"],
             uniform: uniform(&self.p),
-            base: 7,
             binds: vec![Bind::Buf(self.dy, Access::Read), Bind::Buf(self.dx, Access::ReadWrite)],
             workgroups: groups((self.p.n * self.p.len * self.p.c) as usize, 64),
         }
@@ -160,12 +160,12 @@ pub struct ClassLossBackward {
 }
 
 impl ClassLossBackward {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         GpuCall {
             shader: "reduce",
             entry: "class_loss_backward",
+            defines: &["CLASS_LOSS_BACKWARD"],
             uniform: uniform(&self.p),
-            base: 9,
             binds: vec![
                 Bind::Buf(self.logits, Access::Read),
                 Bind::Buf(self.onehot, Access::Read),

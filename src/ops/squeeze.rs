@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -55,17 +55,25 @@ pub struct Squeeze {
 }
 
 impl Squeeze {
-    pub fn gpu(&self) -> GpuCall {
-        let (entry, base, binds) = if self.reverse {
-            ("inverse", 3, vec![Bind::Buf(self.narrow, Access::Read), Bind::Buf(self.wide, Access::ReadWrite)])
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
+        let (entry, defines, binds): (_, &'static [&'static str], _) = if self.reverse {
+            (
+                "inverse",
+                &["INVERSE"],
+                vec![Bind::Buf(self.narrow, Access::Read), Bind::Buf(self.wide, Access::ReadWrite)],
+            )
         } else {
-            ("forward", 1, vec![Bind::Buf(self.wide, Access::Read), Bind::Buf(self.narrow, Access::ReadWrite)])
+            (
+                "forward",
+                &["FORWARD"],
+                vec![Bind::Buf(self.wide, Access::Read), Bind::Buf(self.narrow, Access::ReadWrite)],
+            )
         };
         GpuCall {
             shader: "squeeze",
             entry,
+            defines,
             uniform: uniform(&self.p),
-            base,
             binds,
             workgroups: groups(self.p.elements(), 64),
         }

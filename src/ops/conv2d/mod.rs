@@ -10,19 +10,19 @@
 //! - Also the invertible 1x1 conv (`y = x·W`) and the dense layers of the class head.
 //!
 //!
-//! Shader: `shaders/conv2d.wgsl`: `forward` (any channel layout; 4 output pixels of a row x 8
-//! outputs per invocation) and `forward_v4` (input channels in whole vec4s; 4 pixels x 16 outputs,
-//! vec4 loads along the input channels). Weights are packed per row to a multiple of 16 outputs.
-//! Where the device has subgroups (`Features::SUBGROUP`, at least 8 lanes; not browsers' WebGPU
-//! today) the GPU backend runs `shaders/conv2d_sg.wgsl` instead ([`Conv2d::gpu_subgroup`]: weight
-//! rows loaded once per subgroup and shared with `subgroupBroadcast`, 4 pixels x 32 outputs per
-//! invocation), unless `GLOWGPU_NO_SUBGROUPS=1`.
+//! Shader: `shaders/conv2d.wgsl`, entry `forward`: any channel layout (4 output pixels of a row x 8
+//! outputs per invocation), or with the define `V4` input channels in whole vec4s (4 pixels x 16
+//! outputs, vec4 loads along the input channels). Weights are packed per row to a multiple of 16
+//! outputs. Where the device has subgroups (`GpuCaps::subgroups`: `Features::SUBGROUP`, at least 8
+//! lanes; not browsers' WebGPU today) the op picks `shaders/conv2d_sg.wgsl` instead
+//! (`Conv2d::subgroup`: weight rows loaded once per subgroup and shared with
+//! `subgroupBroadcast`, 4 pixels x 32 outputs per invocation), unless `GLOWGPU_NO_SUBGROUPS=1`.
 use bytemuck::{Pod, Zeroable};
 
 mod cpu;
 
 use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::{Access, Bind, BufId, GpuCall, Layout};
+use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -101,67 +101,80 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    pub fn gpu(&self) -> GpuCall {
-        self.gpu_with(Layout::ConvPacked { cout: self.p.cout })
+    /// The dispatch on the kernel `caps` allow: the portable one or, with subgroups, the subgroup
+    /// one (see `Conv2d::subgroup`). Both bind the same buffers (so liveness does not depend on
+    /// `caps`).
+    pub fn gpu(&self, caps: GpuCaps) -> GpuCall {
+        self.gpu_with(caps, Layout::ConvPacked { cout: self.p.cout })
     }
 
     /// [`Conv2d::gpu`] reading the weight in `layout` (`ConvBackwardData` passes its transposed form).
-    fn gpu_with(&self, layout: Layout) -> GpuCall {
-        let opt = |o: &Option<String>| match o {
-            Some(n) => Bind::Param(n.clone(), Layout::Plain, Access::Read),
-            None => Bind::Dummy,
-        };
+    fn gpu_with(&self, caps: GpuCaps, layout: Layout) -> GpuCall {
+        if caps.subgroups {
+            self.subgroup(layout)
+        } else {
+            self.portable(layout)
+        }
+    }
+
+    /// The portable kernel (`shaders/conv2d.wgsl`, entry `forward`): with `V4` where the input slice
+    /// is in whole vec4s (4 pixels x 16 outputs per invocation), else 4 pixels x 8 outputs.
+    fn portable(&self, layout: Layout) -> GpuCall {
         let p = &self.p;
         let v4 = p.vec4_input();
         let per_block = if v4 { 16 } else { 8 };
         let blocks = p.pixels() / p.w as usize * (p.w as usize).div_ceil(4) * (p.cout as usize).div_ceil(per_block);
         GpuCall {
             shader: "conv2d",
-            entry: if v4 { "forward_v4" } else { "forward" },
+            entry: "forward",
+            defines: if v4 { &["FORWARD", "V4"] } else { &["FORWARD"] },
             uniform: uniform(p),
-            base: if v4 { 6 } else { 1 },
-            binds: vec![
-                if p.cin > 0 { Bind::Buf(self.x, Access::Read) } else { Bind::Dummy },
-                Bind::Param(self.weight.clone(), layout, Access::Read),
-                opt(&self.bias),
-                opt(&self.logs),
-                Bind::Buf(self.y, Access::ReadWrite),
-            ],
+            binds: self.binds(layout),
             workgroups: groups(blocks, 64),
         }
     }
 
-    /// The same convolution on `shaders/conv2d_sg.wgsl`, which shares weight rows across the lanes
-    /// of a subgroup with `subgroupBroadcast`: it needs `Features::SUBGROUP` and subgroups of at
-    /// least 8 lanes, and the GPU backend uses it in place of [`Conv2d::gpu`] where those are
-    /// available. Entries: `forward_sg` (blocks of 32 output channels) or `forward_sg16` (16, for
-    /// `cout <= 16`), with `_v4` when the input slice is vec4-aligned (`cin_stride` and `cin_off`
-    /// multiples of 4, any `cin`). A workgroup computes 256 pixels x one channel block. The
-    /// bindings are `gpu()`'s (the same buffers, so liveness is unchanged) from binding 1, plus the
-    /// input again at binding 6 (read as `array<vec4<f32>>` by the `_v4` entries).
-    pub fn gpu_subgroup(&self) -> GpuCall {
-        self.gpu_subgroup_with(Layout::ConvPacked { cout: self.p.cout })
+    /// Input, weight, epilogue bias and log scale, output (bindings 1 to 5 of every forward variant).
+    fn binds(&self, layout: Layout) -> Vec<Bind> {
+        let opt = |o: &Option<String>| match o {
+            Some(n) => Bind::Param(n.clone(), Layout::Plain, Access::Read),
+            None => Bind::Dummy,
+        };
+        vec![
+            if self.p.cin > 0 { Bind::Buf(self.x, Access::Read) } else { Bind::Dummy },
+            Bind::Param(self.weight.clone(), layout, Access::Read),
+            opt(&self.bias),
+            opt(&self.logs),
+            Bind::Buf(self.y, Access::ReadWrite),
+        ]
     }
 
-    fn gpu_subgroup_with(&self, layout: Layout) -> GpuCall {
+    /// The convolution on `shaders/conv2d_sg.wgsl`, which shares weight rows across the lanes
+    /// of a subgroup with `subgroupBroadcast`: it needs `Features::SUBGROUP` and subgroups of at
+    /// least 8 lanes (`GpuCaps::subgroups`). Variants: blocks of 32 output channels, or 16 with
+    /// `CO16` (for `cout <= 16`); `V4` reads the input as vec4 where the input slice is
+    /// vec4-aligned (`cin_stride` and `cin_off` multiples of 4, any `cin`). A workgroup computes 256
+    /// pixels x one channel block.
+    fn subgroup(&self, layout: Layout) -> GpuCall {
         let p = &self.p;
-        let mut call = self.gpu_with(layout);
-        let x = call.binds[0].clone();
-        call.binds.push(x);
-        call.shader = "conv2d_sg";
         let narrow = p.cout <= 16;
         // vec4 reads of the input need a vec4-aligned slice (any cin: the last block masks)
         let v4 = p.cin_stride % 4 == 0 && p.cin_off % 4 == 0;
-        call.entry = match (narrow, v4) {
-            (false, false) => "forward_sg",
-            (false, true) => "forward_sg_v4",
-            (true, false) => "forward_sg16",
-            (true, true) => "forward_sg16_v4",
+        let defines: &'static [&'static str] = match (narrow, v4) {
+            (false, false) => &[],
+            (false, true) => &["V4"],
+            (true, false) => &["CO16"],
+            (true, true) => &["CO16", "V4"],
         };
-        call.base = 1;
         let cb = if narrow { 16 } else { 32 };
-        call.workgroups = (p.pixels().div_ceil(SG_WORKGROUP_PIXELS) * (p.cout as usize).div_ceil(cb)) as u32;
-        call
+        GpuCall {
+            shader: "conv2d_sg",
+            entry: "forward",
+            defines,
+            uniform: uniform(p),
+            binds: self.binds(layout),
+            workgroups: (p.pixels().div_ceil(SG_WORKGROUP_PIXELS) * (p.cout as usize).div_ceil(cb)) as u32,
+        }
     }
 }
 
@@ -201,12 +214,8 @@ impl ConvBackwardData {
     pub fn weight_layout(&self) -> Layout {
         Layout::ConvPackedT { cin: self.p.cin, cout: self.p.cout, k: self.p.k }
     }
-    pub fn gpu(&self) -> GpuCall {
-        self.as_forward().gpu_with(self.weight_layout())
-    }
-    /// [`ConvBackwardData::gpu`] on the subgroup kernels (see [`Conv2d::gpu_subgroup`]).
-    pub fn gpu_subgroup(&self) -> GpuCall {
-        self.as_forward().gpu_subgroup_with(self.weight_layout())
+    pub fn gpu(&self, caps: GpuCaps) -> GpuCall {
+        self.as_forward().gpu_with(caps, self.weight_layout())
     }
 }
 
@@ -238,17 +247,17 @@ impl ConvBackwardWeight {
         g.push(ConvWeightReduce { part, weight: weight.into(), p });
     }
 
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let p = &self.p;
         let rows = (p.cin + p.edge) as usize;
         let tiles = (p.k * p.k) as usize * rows.div_ceil(4) * (p.cout as usize).div_ceil(4);
-        // whole vec4s of input channels and outputs: `backward_weight_v4` (vec4 loads, no masks)
+        // whole vec4s of input channels and outputs: `V4` (vec4 loads, no masks)
         let v4 = p.vec4_input() && p.cout % 4 == 0;
         GpuCall {
             shader: "conv2d",
-            entry: if v4 { "backward_weight_v4" } else { "backward_weight" },
+            entry: "backward_weight",
+            defines: if v4 { &["BACKWARD_WEIGHT", "V4"] } else { &["BACKWARD_WEIGHT"] },
             uniform: uniform(p),
-            base: if v4 { 11 } else { 14 },
             binds: vec![
                 if p.cin > 0 { Bind::Buf(self.x, Access::Read) } else { Bind::Dummy },
                 Bind::Buf(self.dacc, Access::Read),
@@ -269,13 +278,13 @@ pub struct ConvWeightReduce {
 }
 
 impl ConvWeightReduce {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let p = &self.p;
         GpuCall {
             shader: "conv2d",
             entry: "weight_reduce",
+            defines: &["WEIGHT_REDUCE"],
             uniform: uniform(p),
-            base: 19,
             binds: vec![
                 Bind::Buf(self.part, Access::Read),
                 Bind::Param(format!("grad.{}", self.weight), Layout::Plain, Access::ReadWrite),
@@ -297,7 +306,7 @@ pub struct ConvPack {
 }
 
 impl ConvPack {
-    pub fn gpu(&self) -> GpuCall {
+    pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
         let p = &self.p;
         let (entry, layout, len) = if self.transposed {
             let cin_pad = p.cin.div_ceil(16) * 16;
@@ -308,8 +317,8 @@ impl ConvPack {
         GpuCall {
             shader: "conv2d",
             entry,
+            defines: &["PACK"],
             uniform: uniform(p),
-            base: 17,
             binds: vec![
                 Bind::Param(self.weight.clone(), Layout::Plain, Access::Read),
                 Bind::Param(self.weight.clone(), layout, Access::ReadWrite),
