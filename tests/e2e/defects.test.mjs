@@ -167,12 +167,24 @@ onCpu('keyboard: every control is reachable with Tab, the photo picker and drop 
   }
   const missed = [...new Set(controls)].filter((c) => !reached.has(c));
   check(controls.length > 50 && missed.length === 0, `all ${controls.length} visible controls are reached with Tab`, missed.join(', '));
+  // Playwright intercepts file choosers only while a 'filechooser' listener is registered, and
+  // turns the interception on asynchronously: a listener added together with the key press
+  // (Promise.all with waitForEvent) can lose the race, and the picker then opens unseen. So one
+  // listener is registered first and a round trip to the page lets it take effect.
+  const choosers = [];
+  const onChooser = (c) => choosers.push(c);
+  page.on('filechooser', onChooser);
+  await page.evaluate(() => 0);
   for (const sel of ['#photo-choose', '#drop-zone']) {
+    const before = choosers.length;
     await page.focus(sel);
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10000 }).catch(() => null), page.keyboard.press('Enter')]);
-    check(!!chooser, `${sel}: Enter opens the photo picker`);
-    await chooser?.setFiles([]); // closed again (Chromium opens one picker at a time)
+    await page.keyboard.press('Enter');
+    const t0 = Date.now();
+    while (choosers.length === before && Date.now() - t0 < 10000) await page.waitForTimeout(100);
+    check(choosers.length > before, `${sel}: Enter opens the photo picker`);
+    await choosers[before]?.setFiles([]); // closed again (Chromium opens one picker at a time)
   }
+  page.off('filechooser', onChooser);
   await page.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = false; });
   const unnamed = await page.$$eval('canvas', (cs) => cs.filter((c) => c.getAttribute('role') !== 'img' || !c.getAttribute('aria-label')).map((c) => c.id));
   check(unnamed.length === 0, 'every canvas is an image with a text alternative', unnamed.join(', '));
