@@ -347,3 +347,40 @@ onCpu('two photo slots: interpolate and morph between two photos', async (page, 
   check(page.errors.length === 0, 'no page errors on the CPU page', page.errors.join(' | '));
 });
 
+
+onCpu('round trip: the page checks decode(encode(x)) of each photo and says when it is not exact, as the library counts it', async (page, cfg) => {
+  const W = cfg.image_width, H = cfg.image_height;
+  const libCheck = (rgba) => page.evaluate((px) => window.glowDebug.call('reconstructCheck', new Uint8Array(px)), rgba);
+  const shown = () => page.evaluate(() => ({ state: document.body.dataset.roundTrip, check: document.body.dataset.roundTripCheck,
+    text: document.getElementById('roundtrip').textContent, hidden: document.getElementById('roundtrip').hidden }));
+  await encodePhoto(page, testPhoto(cfg));
+  const face = await shown();
+  const lib = await libCheck(await pixels(page, 'original'));
+  const bytes = W * H * cfg.image_channels;
+  check(!face.hidden && face.state === 'exact' && /round trip is exact/.test(face.text) && face.text.includes(bytes.toLocaleString('en')),
+    'a test face: the page says its round trip is exact', face.text);
+  check(lib.join(' ') === `0 ${bytes} 0` && face.check === lib.join(' '), 'and the library\'s reconstruct_check of the same input agrees', `${lib} vs ${face.check}`);
+  // far from any face: a smooth ramp under ever stronger hashed noise, until the f32 inverse's
+  // rounding moves some bytes (as tests/hostile_weights.rs finds its case); stronger noise
+  // overflows to NaN, an error
+  const hash = (i) => Number((BigInt(i) * 2654435761n >> 13n) & 255n);
+  const grey = cfg.image_channels === 1; // (grey models: the same value in R, G and B)
+  const noisy = (a) => (x, y) => [0, 1, 2].map((c) => Math.min(255, 60 + y + Math.floor(x / 2) + Math.floor((hash((y * W + x) * 3 + (grey ? 0 : c)) * a) / 256))).concat(255);
+  const rgbaOf = (f) => Array.from({ length: W * H }, (_, i) => f(i % W, Math.floor(i / W))).flat();
+  let far = null;
+  for (let a = 96; a <= 255 && !far; a += 16) {
+    const r = await libCheck(rgbaOf(noisy(a))).catch((e) => (console.log(`amplitude ${a}: ${e.message.slice(0, 100)}`), null));
+    if (r && r[0] > 0) far = { a, r };
+  }
+  if (!check(!!far, 'some noisy picture comes back different through the library\'s check')) return;
+  await encodePhoto(page, { name: 'noise.png', mimeType: 'image/png', buffer: png(W, H, noisy(far.a)) });
+  const noise = await shown();
+  await page.locator('#encode-panel').screenshot({ path: join(OUT, '27-roundtrip-not-exact.png') });
+  const [n, m, k] = far.r;
+  const want = `${n.toLocaleString('en')} of ${m.toLocaleString('en')} bytes come back different, at most ${k} bin`;
+  check(noise.state === 'inexact' && noise.check === far.r.join(' ') && noise.text.includes(want),
+    `noise at amplitude ${far.a}: the page says the round trip is not exact, with the library's counts`, `${noise.text} (library: ${far.r})`);
+  check(differing(await pixels(page, 'original'), rgbaOf(noisy(far.a))) === 0, 'the page encoded exactly that picture');
+  await encodePhoto(page, testPhoto(cfg));
+  check((await shown()).state === 'exact', 'a face again: exact');
+});
