@@ -77,6 +77,8 @@ async function useModel(bytes) {
     c.height = page.h;
     c.getContext('2d').clearRect(0, 0, page.w, page.h);
     delete c.dataset.shows;
+    delete c.dataset.failed;
+    delete c.dataset.what;
   }
   for (const b of document.querySelectorAll('button.save-png')) b.disabled = true;
   $('encode-time').textContent = '';

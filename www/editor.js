@@ -89,15 +89,30 @@ export const edit = latest(async () => {
     const tw = [...$('sliders').querySelectorAll('input[data-taught]')].map((s) => SCALE * Number(s.value));
     const moved = [...$('sliders').querySelectorAll('input')].filter((s) => Number(s.value) !== 0);
     const what = moved.map((s) => `${s.previousSibling.textContent} ${Number(s.value).toFixed(1)}`).join(', ') || 'no edits';
-    const t0 = performance.now();
-    const img = await call('decode', withTaught(await call('edit', z, w), tw));
     if ($('edit-before').dataset.shows !== `${key} ${page.version}`) {
       drawImages($('edit-before'), await call('decode', z), 1, page.w, page.h);
       $('edit-before').dataset.shows = `${key} ${page.version}`;
       $('edit-before').setAttribute('aria-label', `${endpointName(key)} before editing`);
     }
+    const t0 = performance.now();
+    let img;
+    try {
+      img = await call('decode', withTaught(await call('edit', z, w), tw));
+    } catch (e) {
+      const msg = String((e && e.message) || e);
+      if (!/non-finite/.test(msg)) throw e;
+      // an edit too far for this face: the inverse overflows f32 (the library reports it rather
+      // than drawing NaN pixels). The last edit that decoded stays on screen, and the panel says so.
+      $('edited').dataset.failed = `${key} ${[...w, ...tw].join(' ')}`;
+      const kept = $('edited').dataset.shows ? `the image shows the last edit that decoded (${$('edited').dataset.what})` : 'nothing is shown';
+      $('edit-time').textContent = `${what} · did not decode; ${kept}`;
+      throw new Error(`${endpointName(key)} with ${what} does not decode to an image: the edit moves its latent so far from the faces ` +
+        `the model was trained on that the inverse overflows f32. Move the slider back; ${kept}. (${msg})`);
+    }
+    delete $('edited').dataset.failed;
     drawImages($('edited'), img, 1, page.w, page.h);
     $('edited').dataset.shows = `${key} ${[...w, ...tw].join(' ')}`; // what is drawn (the e2e test waits on it)
+    $('edited').dataset.what = `${endpointName(key)}, ${what}`;
     $('edited').setAttribute('aria-label', `${endpointName(key)} edited: ${what}`);
     $('edit-time').textContent = `${what} · decoded in ${(performance.now() - t0).toFixed(0)} ms`;
   });

@@ -95,6 +95,34 @@ onCpu('edit: sliders show their value, weigh 1.6 x the direction, and every attr
     weakest.map((x) => `${x.name} ${x.now.toFixed(1)}`).join(', '));
 });
 
+onCpu('edit: an edit that does not decode keeps the last image and says why', async (page) => {
+  if (MODEL) return console.log('skip: another model');
+  await page.selectOption('#edit-src', 'p0');
+  const sel = '#sliders input[data-index]';
+  await slide(page, sel, 0.5);
+  await page.waitForFunction(() => document.getElementById('edited').dataset.shows?.startsWith('p0 ') &&
+    document.getElementById('edited').dataset.shows.split(' ').some((w) => Math.abs(Number(w) - 0.8) < 1e-9), null, { timeout: TIMEOUT });
+  const good = await pixels(page, 'edited');
+  const shows = await page.evaluate(() => document.getElementById('edited').dataset.shows);
+  // far beyond the slider's range (as an unusual face can be at its end): 16 x the direction
+  const max0 = await page.$eval(sel, (el) => el.max);
+  await page.$eval(sel, (el) => { el.max = '10'; });
+  await slide(page, sel, 10);
+  await page.waitForFunction(() => !document.getElementById('edit-error').hidden, null, { timeout: TIMEOUT });
+  const st = await page.evaluate(() => ({ err: document.getElementById('edit-error').textContent, failed: document.getElementById('edited').dataset.failed,
+    shows: document.getElementById('edited').dataset.shows, time: document.getElementById('edit-time').textContent,
+    label: document.getElementById('edited').getAttribute('aria-label') }));
+  await page.locator('#edit-panel').screenshot({ path: join(OUT, '28-edit-does-not-decode.png') });
+  check(/does not decode/.test(st.err) && /last edit that decoded/.test(st.err) && /10\.0/.test(st.err), 'the edit panel says the edit does not decode and that the last good image stays', st.err);
+  check(st.shows === shows && !!st.failed && differing(await pixels(page, 'edited'), good) === 0 && /0\.5/.test(st.label),
+    'the last image that decoded stays, with its name', `${st.label} · ${st.time}`);
+  await slide(page, sel, 0);
+  await page.waitForFunction(() => document.getElementById('edit-error').hidden && !document.getElementById('edited').dataset.failed, null, { timeout: TIMEOUT });
+  check(true, 'moving the slider back decodes again and clears the message');
+  await page.$eval(sel, (el, m) => { el.max = m; }, max0);
+  await page.click('#edit-reset');
+});
+
 onCpu('edit: the edited face stays in view while the last slider moves (wide screen and a 375 px phone)', async (page) => {
   if (MODEL) return console.log('skip: another model');
   const inView = () => page.evaluate(() => {
