@@ -10,6 +10,7 @@ const FILES = [
   'www/align.js', 'www/teach.js', 'www/typical.js', 'www/util.js', 'www/worker.js',
   'www/pkg/glowgpu.js', 'www/pkg/glowgpu_bg.wasm',
   'www/models/default.safetensors', 'www/models/default.attributes.safetensors', 'www/models/default.bpd-hist.json',
+  'www/models/default.edit-range.json',
   'www/models/celeba-align.json',
   // the face detector (scripts/vendor-face.sh copies it from npm @vladmandic/face-api)
   'www/vendor/face-api/face-api.esm.js', 'www/vendor/face-api/model/tiny_face_detector_model-weights_manifest.json',

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests of the web page in real headless Chromium (tests/e2e/run.mjs: the cases of
-# tests/e2e/page.test.mjs and tests/e2e/defects.test.mjs, each standing alone): builds the wasm
+# tests/e2e/{page,defects,align,flow}.test.mjs, each standing alone): builds the wasm
 # package, serves the repository root on a free 127.0.0.1 port, and drives /usr/bin/chromium with
 # playwright-core (WebGPU on SwiftShader, and the CPU). Screenshots of every panel and state go to
 # test-output/e2e/. Exits non-zero when any case fails.

@@ -24,6 +24,7 @@ const defaultModel = params.get('model') || 'www/models/default.safetensors';
 // workers sharing a batch on the CPU path (?workers=N; default: one per core, at most 4)
 const workers = Math.max(1, Math.min(8, Number(params.get('workers')) || Math.min(4, navigator.hardwareConcurrency || 1)));
 const attributesOf = (url) => url.replace(/\.safetensors$/, '.attributes.safetensors');
+const editRangeOf = (url) => url.replace(/\.safetensors$/, '.edit-range.json');
 let defaultBytes = null; // the default model's file (to recognise it when loaded again)
 
 /** Every progress event of this page load, in order (the e2e test reads it). */
@@ -77,6 +78,8 @@ async function useModel(bytes) {
     c.height = page.h;
     c.getContext('2d').clearRect(0, 0, page.w, page.h);
     delete c.dataset.shows;
+    delete c.dataset.failed;
+    delete c.dataset.what;
   }
   for (const b of document.querySelectorAll('button.save-png')) b.disabled = true;
   $('encode-time').textContent = '';
@@ -127,7 +130,15 @@ async function loadDirectionsFrom(url) {
     console.info(`no attribute directions for ${url}: ${e?.message ?? e}`);
     return;
   }
-  await job('model', () => showDirections(bytes, url));
+  // the slider ranges measured to decode (benches/web/edit-range.sh), when the model ships them
+  let ranges = null;
+  try {
+    const r = await fetch(editRangeOf(url));
+    if (r.ok) ranges = (await r.json()).ranges ?? null;
+  } catch (e) {
+    console.info(`no edit ranges for ${url} (the sliders run -2 … 2): ${e?.message ?? e}`);
+  }
+  await job('model', () => showDirections(bytes, url, ranges));
   await edit();
 }
 
@@ -257,6 +268,7 @@ async function offline() {
       const cache = await caches.open('glow-page-v1');
       await cache.add(defaultModel);
       await cache.add(attributesOf(defaultModel)).catch(() => {});
+      await cache.add(editRangeOf(defaultModel)).catch(() => {});
     }
     for (let i = 0; i < 600 && !(await caches.match(defaultModel)); i++) await new Promise((r) => setTimeout(r, 100));
     if (await caches.match(defaultModel)) {

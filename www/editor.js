@@ -10,7 +10,8 @@ import { latest } from './util.js';
 
 /** The official demo scaled its attribute directions by 1.6. */
 export const SCALE = 1.6;
-const RANGE = 2; // sliders go from -RANGE to +RANGE
+/** Sliders go from -RANGE to +RANGE, unless the model ships a narrower range for a direction. */
+export const RANGE = 2;
 
 // the attributes people reach for first, then the rest in the file's (alphabetical) order
 const FIRST = ['Smiling', 'Male', 'Young', 'Blond_Hair', 'Black_Hair', 'Eyeglasses', 'Wearing_Hat', 'Bald', 'Mustache', 'Heavy_Makeup'];
@@ -26,15 +27,18 @@ export function hideDirections() {
 }
 
 /** Loads directions from `bytes` for the current model and shows their sliders; throws (and
- * keeps the panel as it was) on a bad file. Runs inside a job: call `edit()` after it. */
-export async function showDirections(bytes, source) {
+ * keeps the panel as it was) on a bad file. `ranges` (`<model>.edit-range.json`'s `ranges`,
+ * name -> [lo, hi] in slider units) narrows the sliders of the directions it names to the range
+ * the model was measured to decode; the others run -RANGE … RANGE. Runs inside a job: call
+ * `edit()` after it. */
+export async function showDirections(bytes, source, ranges = null) {
   const names = await call('loadAttributes', bytes);
   const box = $('sliders');
   for (const l of [...box.children]) if (l.querySelector('input').dataset.index !== undefined) l.remove();
   $('edit-none').hidden = true;
   const rank = (n) => (FIRST.includes(n) ? FIRST.indexOf(n) : FIRST.length);
   const order = [...names.keys()].sort((a, b) => rank(names[a]) - rank(names[b]) || a - b);
-  for (const i of order) addSlider(i, names[i]);
+  for (const i of order) addSlider(i, names[i], null, ranges?.[names[i]]);
   $('edit-panel').dataset.source = source;
   document.body.dataset.directions = String(names.length);
 }
@@ -47,10 +51,20 @@ export function addTaughtSlider(name, d) {
   edit();
 }
 
-function addSlider(i, name, t = null) {
+/** A slider's range: [lo, hi] from the model's measured ranges (within ±RANGE, around 0), or ±RANGE. */
+function sliderRange(r) {
+  const ok = Array.isArray(r) && r.length === 2 && r.every(Number.isFinite) && r[0] <= 0 && r[1] >= 0;
+  return ok ? [Math.max(-RANGE, r[0]), Math.min(RANGE, r[1])] : [-RANGE, RANGE];
+}
+
+function addSlider(i, name, t = null, range = null) {
   const label = document.createElement('label');
   const text = Object.assign(document.createElement('span'), { textContent: name.replace(/_/g, ' ') });
-  const input = Object.assign(document.createElement('input'), { type: 'range', min: -RANGE, max: RANGE, step: 0.1, value: 0 });
+  const [lo, hi] = sliderRange(range);
+  const input = Object.assign(document.createElement('input'), { type: 'range', min: lo, max: hi, step: 0.1, value: 0 });
+  if (lo !== -RANGE || hi !== RANGE) {
+    input.title = `${lo.toFixed(1)} … ${hi.toFixed(1)}: where test faces still decode to an image, with a margin (further out the model's inverse overflows)`;
+  }
   const out = Object.assign(document.createElement('output'), { textContent: '0.0' });
   if (t === null) input.dataset.index = String(i);
   else input.dataset.taught = String(t);
@@ -89,15 +103,30 @@ export const edit = latest(async () => {
     const tw = [...$('sliders').querySelectorAll('input[data-taught]')].map((s) => SCALE * Number(s.value));
     const moved = [...$('sliders').querySelectorAll('input')].filter((s) => Number(s.value) !== 0);
     const what = moved.map((s) => `${s.previousSibling.textContent} ${Number(s.value).toFixed(1)}`).join(', ') || 'no edits';
-    const t0 = performance.now();
-    const img = await call('decode', withTaught(await call('edit', z, w), tw));
     if ($('edit-before').dataset.shows !== `${key} ${page.version}`) {
       drawImages($('edit-before'), await call('decode', z), 1, page.w, page.h);
       $('edit-before').dataset.shows = `${key} ${page.version}`;
       $('edit-before').setAttribute('aria-label', `${endpointName(key)} before editing`);
     }
+    const t0 = performance.now();
+    let img;
+    try {
+      img = await call('decode', withTaught(await call('edit', z, w), tw));
+    } catch (e) {
+      const msg = String((e && e.message) || e);
+      if (!/non-finite/.test(msg)) throw e;
+      // an edit too far for this face: the inverse overflows f32 (the library reports it rather
+      // than drawing NaN pixels). The last edit that decoded stays on screen, and the panel says so.
+      $('edited').dataset.failed = `${key} ${[...w, ...tw].join(' ')}`;
+      const kept = $('edited').dataset.shows ? `the image shows the last edit that decoded (${$('edited').dataset.what})` : 'nothing is shown';
+      $('edit-time').textContent = `${what} · did not decode; ${kept}`;
+      throw new Error(`${endpointName(key)} with ${what} does not decode to an image: the edit moves its latent so far from the faces ` +
+        `the model was trained on that the inverse overflows f32. Move the slider back; ${kept}. (${msg})`);
+    }
+    delete $('edited').dataset.failed;
     drawImages($('edited'), img, 1, page.w, page.h);
     $('edited').dataset.shows = `${key} ${[...w, ...tw].join(' ')}`; // what is drawn (the e2e test waits on it)
+    $('edited').dataset.what = `${endpointName(key)}, ${what}`;
     $('edited').setAttribute('aria-label', `${endpointName(key)} edited: ${what}`);
     $('edit-time').textContent = `${what} · decoded in ${(performance.now() - t0).toFixed(0)} ms`;
   });

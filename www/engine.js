@@ -106,6 +106,9 @@ export class Engine {
         return this.#guarded((app) => app.encode(...args));
       case 'decode':
         return this.#guarded((app) => app.decode(...args));
+      case 'reconstructCheck':
+        // [mismatched, bytes, max_diff] of encoding and decoding one image (the library's check)
+        return this.#guarded((app) => app.reconstruct_check(...args)).then((r) => Array.from(r));
       case 'decodeMany':
         return this.#decodeMany(...args);
       case 'morph': {

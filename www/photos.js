@@ -8,7 +8,7 @@ import { alignFace, apply } from './align.js';
 import { cameraAvailable, closeCamera, grabFrame, openCamera } from './camera.js';
 import { Cropper } from './crop.js';
 import { call, fillEndpoints, job, page } from './page.js';
-import { drawImages, transparentPixels } from './pixels.js';
+import { drawImages, roundTripCheck, transparentPixels } from './pixels.js';
 import { showTypical } from './typical.js';
 import { $, showError } from './ui.js';
 import { latest } from './util.js';
@@ -130,7 +130,8 @@ export const encodeCrop = latest(async () => {
   const { x, y, s } = cropper.rect;
   const label = p.aligned && !p.manual && alignWanted() ? `${p.name} [face aligned]` : `${p.name} [${s}x${s} at ${x},${y}]`;
   const ok = await job('encode', async () => {
-    drawImages($('original'), await call('prepareImage', pixels), 1, page.w, page.h);
+    const input = await call('prepareImage', pixels);
+    drawImages($('original'), input, 1, page.w, page.h);
     const t0 = performance.now();
     const z = await call('encode', pixels);
     const tEnc = performance.now() - t0;
@@ -153,6 +154,8 @@ export const encodeCrop = latest(async () => {
       ? `${label}: encoded in ${tEnc.toFixed(0)} ms, decoded in ${(performance.now() - t0 - tEnc).toFixed(0)} ms`
       : `${label}: encoded in ${tEnc.toFixed(0)} ms; decoding it back failed (${failed}): the picture is far from what the model was trained on`;
     document.body.dataset.encodeMs = tEnc.toFixed(1);
+    p.roundTrip = back ? roundTripCheck(input, back, page.info.channels, page.info.nBits) : null;
+    showRoundTrip(p, slot);
     return true;
   });
   slotState(slot);
@@ -164,6 +167,35 @@ export const encodeCrop = latest(async () => {
   if (ok) await onEncoded(`p${slot}`);
 });
 
+/** Says whether decode(encode(x)) of slot `p` came back exact (`p.roundTrip`: roundTripCheck of
+ * the shown images; null when decoding failed). In f32 it is exact for pictures like the
+ * training data, not guaranteed far from it (README, "Round trip"). */
+function showRoundTrip(p, slot) {
+  const el = $('roundtrip');
+  if (!p?.z) {
+    el.hidden = true;
+    delete document.body.dataset.roundTrip;
+    delete document.body.dataset.roundTripCheck;
+    return;
+  }
+  const r = p.roundTrip;
+  const bits = `${page.info.nBits} bit${page.info.nBits > 1 ? 's' : ''}`;
+  const fmt = (n) => n.toLocaleString('en');
+  let text;
+  if (!r) text = 'the round trip failed: decoding the latent back did not give a finite image (see above).';
+  else if (r.mismatched === 0) text = `the round trip is exact: all ${fmt(r.bytes)} bytes come back in their bin (${bits}).`;
+  else {
+    text = `the round trip is not exact: ${fmt(r.mismatched)} of ${fmt(r.bytes)} bytes come back different, at most ${r.maxDiff} bin${r.maxDiff > 1 ? 's' : ''} ` +
+      `(${bits}): the inverse runs in f32, and where the flow is steep (pictures unlike the training data) its rounding can cross a bin edge.`;
+  }
+  el.textContent = `Photo ${slot + 1}: ${text}`;
+  el.hidden = false;
+  el.classList.toggle('inexact', !!r && r.mismatched > 0);
+  const d = document.body.dataset; // (the e2e test reads these)
+  d.roundTrip = !r ? 'failed' : r.mismatched ? 'inexact' : 'exact';
+  d.roundTripCheck = r ? `${r.mismatched} ${r.bytes} ${r.maxDiff}` : '';
+}
+
 /** Shows slot `i` in the crop box (its photo and square, without encoding it again). */
 function selectSlot(i) {
   active = i;
@@ -172,10 +204,12 @@ function selectSlot(i) {
   if (!p) {
     $('crop').hidden = true;
     note('');
+    showRoundTrip(null, i);
     return;
   }
   cropper.setSource(p.image, p.image.width, p.image.height, p.name, p.rect, true);
   note(p.notes.join(' '));
+  showRoundTrip(p, i);
   if (p.pixels) call('prepareImage', p.pixels).then((px) => drawImages($('original'), px, 1, page.w, page.h)).catch(() => {});
 }
 
@@ -193,7 +227,8 @@ export async function reencodeAll() {
 
 /** Resets every slot's latent (a new model); the pictures stay. */
 export function dropLatents() {
-  for (const p of page.photos) if (p) { p.z = null; p.pixels = null; }
+  for (const p of page.photos) if (p) { p.z = null; p.pixels = null; p.roundTrip = null; }
+  showRoundTrip(null, active);
   page.photos.forEach((_, i) => slotState(i));
 }
 

@@ -32,3 +32,24 @@ export function tile(rgba, i, w, h) {
   const size = w * h * 4;
   return rgba.slice(i * size, (i + 1) * size);
 }
+
+/** The round trip's check, as `Glow::reconstruct_check` counts it (src/model.rs), of the image
+ * the page shows: `input` and `back` are RGBA of the model's input and of decode(encode(input))
+ * (grey models: the channel replicated), compared byte by byte over the model's `channels`, each
+ * by its top `nBits` bits (decode returns each bin's representative). `{ mismatched, bytes,
+ * maxDiff }`: bytes in another bin, bytes compared, the largest difference in bins. */
+export function roundTripCheck(input, back, channels, nBits) {
+  const shift = 8 - nBits;
+  let mismatched = 0, maxDiff = 0, bytes = 0;
+  for (let i = 0; i < input.length; i += 4) {
+    for (let k = 0; k < channels; k++) {
+      const a = input[i + k] >> shift, b = back[i + k] >> shift;
+      bytes++;
+      if (a !== b) {
+        mismatched++;
+        maxDiff = Math.max(maxDiff, Math.abs(a - b));
+      }
+    }
+  }
+  return { mismatched, bytes, maxDiff };
+}
