@@ -20,26 +20,13 @@ use std::sync::{Arc, Mutex, Once};
 use wasm_bindgen::prelude::*;
 
 use crate::latent::{lerp, Latents};
-use crate::{load_weights, CpuBackend, Error, Glow, GlowConfig, GpuBackend, Params};
+use crate::{load_weights, AnyBackend, CpuBackend, Error, Glow, GlowConfig, GpuBackend, Params};
 
 /// Most images one `sample` / `decode_many` call takes (bounds the memory a page can ask for).
 pub const MAX_BATCH: usize = 64;
 
-/// The model on one of the two backends.
-enum Model {
-    Gpu(Box<Glow<GpuBackend>>),
-    Cpu(Glow<CpuBackend<f32>>),
-}
-
-/// Runs `$body` with `$g` bound to the `Glow` inside either variant.
-macro_rules! with_glow {
-    ($model:expr, $g:ident => $body:expr) => {
-        match $model {
-            Model::Gpu($g) => $body,
-            Model::Cpu($g) => $body,
-        }
-    };
-}
+/// The model on whichever backend the page got.
+type Model = Box<Glow<AnyBackend>>;
 
 fn js_err(e: Error) -> JsError {
     JsError::new(&e.to_string())
@@ -105,14 +92,14 @@ impl GlowApp {
         let (model, device_errors, loss) = match gpu {
             Some((m, e, l)) => (m, e, Some(l)),
             None => (
-                Model::Cpu(Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new()).map_err(js_err)?),
+                Box::new(Glow::from_params(cfg.clone(), params, CpuBackend::<f32>::new().into()).map_err(js_err)?),
                 Arc::default(),
                 None,
             ),
         };
-        let (backend, is_gpu, software) = match &model {
-            Model::Gpu(g) => (describe_adapter(&g.backend().info), true, is_software(&g.backend().info)),
-            Model::Cpu(_) => (format!("CPU (f32, wasm{})", if simd() { " SIMD128" } else { "" }), false, false),
+        let (backend, is_gpu, software) = match model.backend().gpu() {
+            Some(g) => (describe_adapter(&g.info), true, is_software(&g.info)),
+            None => (format!("CPU (f32, wasm{})", if simd() { " SIMD128" } else { "" }), false, false),
         };
         Ok(GlowApp {
             model: RefCell::new(Some(model)),
@@ -159,13 +146,13 @@ impl GlowApp {
     /// batch size). `null` removes it. No-op on the CPU.
     pub fn set_progress(&self, f: Option<js_sys::Function>) -> Result<(), JsError> {
         let mut m = self.take()?;
-        if let Model::Gpu(g) = &mut m {
+        if let Some(g) = m.backend_mut().gpu_mut() {
             let cb: Option<crate::platform::ProgressFn> = f.map(|f| {
                 std::rc::Rc::new(move |done: usize, total: usize| {
                     let _ = f.call2(&JsValue::NULL, &JsValue::from(done as u32), &JsValue::from(total as u32));
                 }) as crate::platform::ProgressFn
             });
-            g.backend_mut().set_on_pipeline(cb);
+            g.set_on_pipeline(cb);
         }
         self.put(m);
         Ok(())
@@ -173,10 +160,7 @@ impl GlowApp {
 
     /// GPU compute pipelines built so far (0 on the CPU).
     pub fn pipeline_count(&self) -> usize {
-        match self.model.borrow().as_ref() {
-            Some(Model::Gpu(g)) => g.backend().pipeline_count(),
-            _ => 0,
-        }
+        self.model.borrow().as_ref().and_then(|m| m.backend().gpu()).map_or(0, |g| g.pipeline_count())
     }
 
     /// The device running the model: the WebGPU adapter, or the CPU.
@@ -242,7 +226,7 @@ impl GlowApp {
             return Err(input_err(format!("sample count must be in 1..={MAX_BATCH}, got {n}")));
         }
         let mut m = self.take()?;
-        let r = with_glow!(&mut m, g => g.sample(n, temperature, seed as u64, None).await);
+        let r = m.sample(n, temperature, seed as u64, None).await;
         self.put(m);
         let img = self.checked(r)?;
         Ok(to_rgba(&img, self.cfg.image_channels))
@@ -279,7 +263,7 @@ impl GlowApp {
         self.check_class_free()?;
         let img = self.model_pixels(&image)?;
         let mut m = self.take()?;
-        let r = with_glow!(&mut m, g => g.bits_per_dim(&img, 1, None, seed as u64).await);
+        let r = m.bits_per_dim(&img, 1, None, seed as u64).await;
         self.put(m);
         Ok(self.checked(r)?[0])
     }
@@ -289,7 +273,7 @@ impl GlowApp {
         self.check_class_free()?;
         let img = self.model_pixels(&image)?;
         let mut m = self.take()?;
-        let r = with_glow!(&mut m, g => g.encode(&img, 1, None).await);
+        let r = m.encode(&img, 1, None).await;
         self.put(m);
         Ok(self.checked(r)?.latents.flat(0))
     }
@@ -302,7 +286,7 @@ impl GlowApp {
         self.check_class_free()?;
         let img = self.model_pixels(&image)?;
         let mut m = self.take()?;
-        let r = with_glow!(&mut m, g => g.reconstruct_check(&img, 1, None).await);
+        let r = m.reconstruct_check(&img, 1, None).await;
         self.put(m);
         let r = self.checked(r)?;
         Ok(vec![r.mismatched, r.bytes, r.max_diff as usize])
@@ -325,7 +309,7 @@ impl GlowApp {
         let lat = Latents::from_flat(&self.cfg, &per).map_err(js_err)?;
         lat.check(&self.cfg).map_err(js_err)?;
         let mut m = self.take()?;
-        let r = with_glow!(&mut m, g => g.decode(&lat, None).await);
+        let r = m.decode(&lat, None).await;
         self.put(m);
         let img = self.checked(r)?;
         Ok(to_rgba(&img, self.cfg.image_channels))
@@ -462,8 +446,8 @@ async fn gpu_model(cfg: &GlowConfig, params: &Params) -> crate::Result<(Model, E
         }
     });
     let device = backend.device.clone();
-    let glow = Glow::from_params(cfg.clone(), params.clone(), backend)?;
-    Ok((Model::Gpu(Box::new(glow)), errors, Loss { rx: Mutex::new(Some(rx)), simulated, device }))
+    let glow = Glow::from_params(cfg.clone(), params.clone(), backend.into())?;
+    Ok((Box::new(glow), errors, Loss { rx: Mutex::new(Some(rx)), simulated, device }))
 }
 
 /// Whether the module was built with `+simd128` (`.cargo/config.toml`).
