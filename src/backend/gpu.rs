@@ -301,6 +301,40 @@ impl GpuBackend {
         })
     }
 
+    /// Another backend on the same device and queue, with its own parameters and plans, starting
+    /// with this one's compiled shader modules and pipelines: several models (or all the tests of
+    /// one test binary) share one device instead of opening one each.
+    pub fn sibling(&self) -> GpuBackend {
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let dummy = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dummy"),
+            size: 16,
+            usage,
+            mapped_at_creation: false,
+        });
+        let runtime = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("runtime"),
+            size: 16,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        GpuBackend {
+            device: self.device.clone(),
+            queue: self.queue.clone(),
+            info: self.info.clone(),
+            limits: self.limits.clone(),
+            modules: self.modules.clone(),
+            pipelines: self.pipelines.clone(),
+            host_params: HashMap::new(),
+            param_bufs: HashMap::new(),
+            dummy,
+            runtime,
+            subgroup_capable: self.subgroup_capable,
+            subgroups: self.subgroups,
+            on_pipeline: None,
+        }
+    }
+
     /// Whether plans built now use the subgroup convolution (`shaders/conv2d_sg.wgsl`).
     pub fn subgroups_enabled(&self) -> bool {
         self.subgroups

@@ -8,13 +8,17 @@ use glowgpu::rng::HostRng;
 use glowgpu::{CpuBackend, GlowConfig, GpuBackend, Params};
 
 /// The GPU backend; panics loudly when there is no adapter (tests are never skipped).
+/// A GPU backend on the test binary's one device (opened by the first call; each call gets its
+/// own parameters and plans, `GpuBackend::sibling`).
 pub fn gpu() -> GpuBackend {
+    static DEVICE: std::sync::OnceLock<std::sync::Mutex<GpuBackend>> = std::sync::OnceLock::new();
     // no std::env::set_var here: tests run in parallel threads; scripts/test.sh exports
     // XDG_RUNTIME_DIR (without it Mesa only prints a warning)
-    match block_on(GpuBackend::new()) {
-        Ok(g) => g,
+    let base = DEVICE.get_or_init(|| match block_on(GpuBackend::new()) {
+        Ok(g) => std::sync::Mutex::new(g),
         Err(e) => panic!("GPU tests need a WebGPU/Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers): {e}"),
-    }
+    });
+    base.lock().unwrap_or_else(|e| e.into_inner()).sibling()
 }
 
 pub fn randn(rng: &mut HostRng, n: usize, std: f64) -> Vec<f64> {
