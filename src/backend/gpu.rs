@@ -174,6 +174,18 @@ pub const KERNELS: &[(&str, &str, &[&str])] = &[
     ("squeeze", "inverse", &["INVERSE"]),
 ];
 
+/// Every backend's own two small buffers: the placeholder bound for an unread optional input,
+/// and the per-run uniform (seed, temperature).
+fn small_buffers(device: &wgpu::Device) -> (wgpu::Buffer, wgpu::Buffer) {
+    let buf = |label, usage| {
+        device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: 16, usage, mapped_at_creation: false })
+    };
+    (
+        buf("dummy", wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST),
+        buf("runtime", wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST),
+    )
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct RuntimeUniform {
@@ -271,19 +283,7 @@ impl GpuBackend {
             })
             .await
             .map_err(|e| Error::Gpu(format!("could not open device on {}: {e}", info.name)))?;
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("dummy"),
-            size: 16,
-            usage,
-            mapped_at_creation: false,
-        });
-        let runtime = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("runtime"),
-            size: 16,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let (dummy, runtime) = small_buffers(&device);
         Ok(GpuBackend {
             device,
             queue,
@@ -305,19 +305,7 @@ impl GpuBackend {
     /// with this one's compiled shader modules and pipelines: several models (or all the tests of
     /// one test binary) share one device instead of opening one each.
     pub fn sibling(&self) -> GpuBackend {
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let dummy = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("dummy"),
-            size: 16,
-            usage,
-            mapped_at_creation: false,
-        });
-        let runtime = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("runtime"),
-            size: 16,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let (dummy, runtime) = small_buffers(&self.device);
         GpuBackend {
             device: self.device.clone(),
             queue: self.queue.clone(),

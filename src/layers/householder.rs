@@ -41,13 +41,12 @@
 //! Shader: `shaders/householder.wgsl`.
 use bytemuck::{Pod, Zeroable};
 
-use super::{conv1x1, Derived, Init, Kind, Layer, Packed, Site, Spec};
+use super::{conv1x1, conv1x1_backward, packed_1x1, Derived, Init, Kind, Layer, Packed, Site, Spec};
 use crate::config::GlowConfig;
 use crate::error::{Error, Result};
 use crate::flow::B;
 use crate::graph::Graph;
 use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
-use crate::ops::conv2d::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvParams};
 use crate::ops::{groups, uniform, CpuCtx, Real};
 use crate::params::Params;
 
@@ -119,8 +118,8 @@ impl HouseholderCompose {
         let (c, r) = (self.p.c as usize, self.p.r as usize);
         let w = compose(&ctx.param(&self.v)[..r * c], c, r);
         let wt: Vec<T> = (0..c * c).map(|e| w[(e % c) * c + e / c]).collect();
-        put_param(ctx, &self.w, &w);
-        put_param(ctx, &self.w_inv, &wt);
+        ctx.put_param(&self.w, &w);
+        ctx.put_param(&self.w_inv, &wt);
     }
 }
 
@@ -227,7 +226,7 @@ impl HouseholderGrad {
             }
         }
         ctx.put(self.scratch, s);
-        accumulate(ctx, &self.grad_v, r * c, |e| dv[e]);
+        ctx.accumulate_param(&self.grad_v, r * c, |e| dv[e]);
     }
 }
 
@@ -257,20 +256,6 @@ fn unit<T: Real>(v: &[T], u: &mut [T]) -> T {
 
 fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     a.iter().zip(b).fold(T::zero(), |s, (&x, &y)| s + x * y)
-}
-
-fn put_param<T: Real>(ctx: &mut CpuCtx<T>, name: &str, v: &[T]) {
-    let dst = ctx.params.get_mut(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"));
-    assert!(dst.len() >= v.len(), "parameter {name} holds {} values, needs {}", dst.len(), v.len());
-    dst[..v.len()].copy_from_slice(v);
-}
-
-fn accumulate<T: Real>(ctx: &mut CpuCtx<T>, name: &str, len: usize, f: impl Fn(usize) -> T) {
-    let dst = ctx.params.get_mut(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"));
-    assert!(dst.len() >= len, "parameter {name} holds {} values, needs {len}", dst.len());
-    for (i, d) in dst[..len].iter_mut().enumerate() {
-        *d = *d + f(i);
-    }
 }
 
 /// The layer (`Permutation::Householder`).
@@ -306,11 +291,7 @@ impl Layer for Householder {
     }
 
     fn packed(&self, _cfg: &GlowConfig, site: &Site) -> Vec<Packed> {
-        let p = ConvParams::new(1, 1, 1, site.s.c, site.s.c, 1, false);
-        vec![
-            Packed { weight: site.derived("householder.w"), p, transposed: true },
-            Packed { weight: site.derived("householder.w_inv"), p, transposed: false },
-        ]
+        packed_1x1(site, site.derived("householder.w"), site.derived("householder.w_inv"))
     }
 
     /// dL/dW of the composed W, turned into dL/dv by `HouseholderGrad`.
@@ -327,15 +308,10 @@ impl Layer for Householder {
     }
 
     fn backward(&self, b: &mut B, site: &Site, y: BufId, dy: BufId, _g: f64) -> (BufId, BufId) {
-        let (n, s) = (b.n, site.s);
-        let x = b.g.buf(site.name("bx"), n * s.pixels() * s.c);
-        let p = ConvParams::new(n, s.h, s.w, s.c, s.c, 1, false);
-        b.g.push(Conv2d { x: y, y: x, weight: site.derived("householder.w_inv"), bias: None, logs: None, p });
         // grad.{pre}.householder.w += xᵀ·dy, then dL/dv from it
-        ConvBackwardWeight::push(&mut b.g, x, dy, &site.name("householder.w"), p);
-        let dx = b.g.buf(site.name("bdx"), n * s.pixels() * s.c);
-        b.g.push(ConvBackwardData { dacc: dy, dx, weight: site.derived("householder.w"), p });
-        HouseholderGrad::push(&mut b.g, &site.pre, s.c);
+        let (w, w_inv) = (site.derived("householder.w"), site.derived("householder.w_inv"));
+        let (x, dx) = conv1x1_backward(b, site, y, dy, w, w_inv, &site.name("householder.w"));
+        HouseholderGrad::push(&mut b.g, &site.pre, site.s.c);
         (x, dx)
     }
 }

@@ -5,12 +5,11 @@
 //! `derived.{pre}.invconv.{w, w_inv, logabsdet}`.
 use std::collections::BTreeMap;
 
-use super::{conv1x1, Derived, Init, Kind, Layer, Packed, Site, Spec};
+use super::{conv1x1, conv1x1_backward, packed_1x1, Derived, Init, Kind, Layer, Packed, Site, Spec};
 use crate::config::GlowConfig;
 use crate::flow::B;
 use crate::graph::BufId;
 use crate::linalg::Mat;
-use crate::ops::conv2d::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvParams};
 use crate::ops::invconv::{push_lu_grad, InvconvLogdetGrad, InvconvPrepare};
 use crate::ops::reduce::{ParamSum, ReduceParams};
 use crate::params::{lu_compose, lu_factors, mat_tensor, tensor_mat, Params, Tensor};
@@ -85,13 +84,7 @@ impl Layer for Invconv {
     }
 
     fn packed(&self, _cfg: &GlowConfig, site: &Site) -> Vec<Packed> {
-        let c = site.s.c;
-        let p = ConvParams::new(1, 1, 1, c, c, 1, false);
-        vec![
-            Packed { weight: self.w(site), p, transposed: true },
-            // the inverse 1x1 conv only runs forward
-            Packed { weight: site.derived("invconv.w_inv"), p, transposed: false },
-        ]
+        packed_1x1(site, self.w(site), site.derived("invconv.w_inv"))
     }
 
     /// LU: the gradient of the composed W, turned into the factors' gradients by `push_lu_grad`.
@@ -117,15 +110,10 @@ impl Layer for Invconv {
     }
 
     fn backward(&self, b: &mut B, site: &Site, y: BufId, dy: BufId, g: f64) -> (BufId, BufId) {
-        let (n, s) = (b.n, site.s);
-        let (hw, c) = (s.pixels(), s.c);
-        let x = b.g.buf(site.name("bx"), n * hw * c);
-        let p = ConvParams::new(n, s.h, s.w, c, c, 1, false);
-        b.g.push(Conv2d { x: y, y: x, weight: site.derived("invconv.w_inv"), bias: None, logs: None, p });
+        let (n, hw, c) = (b.n, site.s.pixels(), site.s.c);
         // grad.{pre}.invconv.w += xᵀ·dy (for LU the scratch gradient of the composed W)
-        ConvBackwardWeight::push(&mut b.g, x, dy, &site.name("invconv.w"), p);
-        let dx = b.g.buf(site.name("bdx"), n * hw * c);
-        b.g.push(ConvBackwardData { dacc: dy, dx, weight: self.w(site), p });
+        let w_inv = site.derived("invconv.w_inv");
+        let (x, dx) = conv1x1_backward(b, site, y, dy, self.w(site), w_inv, &site.name("invconv.w"));
         let ld = n as f64 * g * hw as f64;
         if self.lu {
             push_lu_grad(&mut b.g, &site.pre, c, ld);

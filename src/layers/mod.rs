@@ -14,7 +14,7 @@ use crate::config::{Coupling, GlowConfig, LevelShape, Permutation};
 use crate::error::Result;
 use crate::flow::B;
 use crate::graph::BufId;
-use crate::ops::conv2d::{Conv2d, ConvParams};
+use crate::ops::conv2d::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvParams};
 use crate::params::{Params, Tensor};
 use crate::rng::HostRng;
 
@@ -160,6 +160,35 @@ pub(crate) fn conv1x1(b: &mut B, site: &Site, x: BufId, w: String) -> BufId {
     let p = ConvParams::new(b.n, s.h, s.w, s.c, s.c, 1, false);
     b.g.push(Conv2d { x, y, weight: w, bias: None, logs: None, p });
     y
+}
+
+/// The conv weights a 1x1-conv layer (invconv, householder) re-packs: `w` with its
+/// input-gradient form, and `w_inv` (the inverse conv only runs forward).
+pub(crate) fn packed_1x1(site: &Site, w: String, w_inv: String) -> Vec<Packed> {
+    let p = ConvParams::new(1, 1, 1, site.s.c, site.s.c, 1, false);
+    vec![Packed { weight: w, p, transposed: true }, Packed { weight: w_inv, p, transposed: false }]
+}
+
+/// Backward through `y = x·W` run as a 1x1 conv: recovers `x = y·W⁻¹` (by `w_inv`), accumulates
+/// `grad.<dw> += xᵀ·dy` and returns `(x, dx = dy·Wᵀ)`; the layer turns `grad.<dw>` into its own
+/// parameters' gradients.
+pub(crate) fn conv1x1_backward(
+    b: &mut B,
+    site: &Site,
+    y: BufId,
+    dy: BufId,
+    w: String,
+    w_inv: String,
+    dw: &str,
+) -> (BufId, BufId) {
+    let (n, s) = (b.n, site.s);
+    let x = b.g.buf(site.name("bx"), n * s.pixels() * s.c);
+    let p = ConvParams::new(n, s.h, s.w, s.c, s.c, 1, false);
+    b.g.push(Conv2d { x: y, y: x, weight: w_inv, bias: None, logs: None, p });
+    ConvBackwardWeight::push(&mut b.g, x, dy, dw, p);
+    let dx = b.g.buf(site.name("bdx"), n * s.pixels() * s.c);
+    b.g.push(ConvBackwardData { dacc: dy, dx, weight: w, p });
+    (x, dx)
 }
 
 /// The layers of every flow step of `cfg`, in forward order.

@@ -167,10 +167,10 @@ impl InvconvPrepare {
             }
         };
         if let Some(w) = w {
-            put_param(ctx, &self.w, &w);
+            ctx.put_param(&self.w, &w);
         }
-        put_param(ctx, &self.w_inv, &w_inv);
-        put_param(ctx, &self.logabsdet, &[logabsdet]);
+        ctx.put_param(&self.w_inv, &w_inv);
+        ctx.put_param(&self.logabsdet, &[logabsdet]);
     }
 }
 
@@ -283,9 +283,9 @@ impl InvconvLuGrad {
             }
         }
         let ld = T::f(self.p.ld as f64);
-        accumulate(ctx, &self.grad_lower, c * c, |i| if i / c > i % c { dl[i] } else { T::zero() });
-        accumulate(ctx, &self.grad_upper, c * c, |i| if i / c < i % c { du[i] } else { T::zero() });
-        accumulate(ctx, &self.grad_log_s, c, |i| du[i * c + i] * diag[i] + ld);
+        ctx.accumulate_param(&self.grad_lower, c * c, |i| if i / c > i % c { dl[i] } else { T::zero() });
+        ctx.accumulate_param(&self.grad_upper, c * c, |i| if i / c < i % c { du[i] } else { T::zero() });
+        ctx.accumulate_param(&self.grad_log_s, c, |i| du[i * c + i] * diag[i] + ld);
     }
 }
 
@@ -327,7 +327,7 @@ impl InvconvLogdetGrad {
         let c = self.p.c as usize;
         let inv = ctx.param(&self.w_inv)[..c * c].to_vec();
         let ld = T::f(self.p.ld as f64);
-        accumulate(ctx, &self.grad_w, c * c, |i| ld * inv[(i % c) * c + i / c]);
+        ctx.accumulate_param(&self.grad_w, c * c, |i| ld * inv[(i % c) * c + i / c]);
     }
 }
 
@@ -359,20 +359,6 @@ pub fn lu_grad_ops(prefix: &str, c: usize, ld: f64, q: BufId) -> (InvconvLuGradP
             p,
         },
     )
-}
-
-fn put_param<T: Real>(ctx: &mut CpuCtx<T>, name: &str, v: &[T]) {
-    let dst = ctx.params.get_mut(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"));
-    assert!(dst.len() >= v.len(), "parameter {name} holds {} values, needs {}", dst.len(), v.len());
-    dst[..v.len()].copy_from_slice(v);
-}
-
-fn accumulate<T: Real>(ctx: &mut CpuCtx<T>, name: &str, len: usize, f: impl Fn(usize) -> T) {
-    let dst = ctx.params.get_mut(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"));
-    assert!(dst.len() >= len, "parameter {name} holds {} values, needs {len}", dst.len());
-    for (i, d) in dst[..len].iter_mut().enumerate() {
-        *d = *d + f(i);
-    }
 }
 
 /// Inverse and `log|det|` of a row-major `[c, c]` matrix by Gauss-Jordan with partial pivoting

@@ -88,6 +88,20 @@ impl<T: Real> CpuCtx<'_, T> {
     pub fn param(&self, name: &str) -> &[T] {
         self.params.get(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"))
     }
+    /// Writes `v` over the first `v.len()` values of parameter `name`.
+    pub fn put_param(&mut self, name: &str, v: &[T]) {
+        let dst = self.params.get_mut(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"));
+        assert!(dst.len() >= v.len(), "parameter {name} holds {} values, needs {}", dst.len(), v.len());
+        dst[..v.len()].copy_from_slice(v);
+    }
+    /// Adds `f(i)` to value `i` of parameter `name`, for `i < len` (gradient accumulation).
+    pub fn accumulate_param(&mut self, name: &str, len: usize, f: impl Fn(usize) -> T) {
+        let dst = self.params.get_mut(name).unwrap_or_else(|| panic!("graph names unknown parameter {name}"));
+        assert!(dst.len() >= len, "parameter {name} holds {} values, needs {len}", dst.len());
+        for (i, d) in dst[..len].iter_mut().enumerate() {
+            *d = *d + f(i);
+        }
+    }
 }
 
 /// Workgroup count for `n` invocations at workgroup size `wg`.
