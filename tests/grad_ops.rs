@@ -18,7 +18,6 @@ use glowgpu::platform::block_on;
 use glowgpu::rng::HostRng;
 use glowgpu::CpuBackend;
 
-const FD_H: f64 = 1e-6;
 const FD_TOL: f64 = 1e-6;
 const GPU_TOL: f64 = 1e-4;
 const INV_TOL: f64 = 1e-5;
@@ -37,22 +36,6 @@ fn rand_g(rng: &mut HostRng) -> f64 {
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Central finite differences of `s` at `v`.
-fn central(v: &[f64], s: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let mut w = v.to_vec();
-    (0..v.len())
-        .map(|i| {
-            let o = w[i];
-            w[i] = o + FD_H;
-            let a = s(&w);
-            w[i] = o - FD_H;
-            let b = s(&w);
-            w[i] = o;
-            (a - b) / (2.0 * FD_H)
-        })
-        .collect()
 }
 
 /// `assert_close`, printing the error (`cargo test --test grad_ops -- --nocapture`).

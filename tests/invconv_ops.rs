@@ -236,23 +236,6 @@ fn prepare_lu_matches_lu_compose_and_gpu() {
     }
 }
 
-/// Central differences of `f` at `x` in every coordinate.
-fn fd(x: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let h = 1e-6;
-    let mut x = x.to_vec();
-    (0..x.len())
-        .map(|i| {
-            let v = x[i];
-            x[i] = v + h;
-            let fp = f(&x);
-            x[i] = v - h;
-            let fm = f(&x);
-            x[i] = v;
-            (fp - fm) / (2.0 * h)
-        })
-        .collect()
-}
-
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -289,9 +272,9 @@ fn lu_grad_matches_finite_differences_and_gpu() {
             dot(&gw, &w.a) + LD * w.logabsdet()
         };
         let fds = [
-            fd(&lu.lower, |x| loss(x, &lu.upper, &lu.log_s)),
-            fd(&lu.upper, |x| loss(&lu.lower, x, &lu.log_s)),
-            fd(&lu.log_s, |x| loss(&lu.lower, &lu.upper, x)),
+            central(&lu.lower, |x| loss(x, &lu.upper, &lu.log_s)),
+            central(&lu.upper, |x| loss(&lu.lower, x, &lu.log_s)),
+            central(&lu.log_s, |x| loss(&lu.lower, &lu.upper, x)),
         ];
         let f32s = run_read(&mut CpuBackend::<f32>::new(), &params, make(), &names);
         let got = run_read(&mut gpu, &params, make(), &names);
@@ -329,7 +312,7 @@ fn logdet_grad_matches_finite_differences_and_gpu() {
         };
         let names = vec![gname.clone(), w_inv.clone()];
         let want = run_read(&mut CpuBackend::<f64>::new(), &params, make(), &names);
-        let fds = fd(&w, |x| dot(&gw, x) + LD * mat(x, c).logabsdet());
+        let fds = central(&w, |x| dot(&gw, x) + LD * mat(x, c).logabsdet());
         close(&format!("C={c} grad.w (CPU f64 vs finite differences)"), &want[0], &fds, TOL_FD);
         let direct: Vec<f64> = gw.iter().zip(transpose(&want[1], c)).map(|(g, t)| g + LD * t).collect();
         close(&format!("C={c} grad.w = G + ld W^-T"), &want[0], &direct, 1e-14);

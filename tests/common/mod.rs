@@ -21,6 +21,23 @@ pub fn gpu() -> GpuBackend {
     base.lock().unwrap_or_else(|e| e.into_inner()).sibling()
 }
 
+/// Central finite differences of `f` at `x` in every coordinate, step 1e-6 (f64).
+pub fn central(x: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+    const H: f64 = 1e-6;
+    let mut w = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            let o = w[i];
+            w[i] = o + H;
+            let a = f(&w);
+            w[i] = o - H;
+            let b = f(&w);
+            w[i] = o;
+            (a - b) / (2.0 * H)
+        })
+        .collect()
+}
+
 pub fn randn(rng: &mut HostRng, n: usize, std: f64) -> Vec<f64> {
     (0..n).map(|_| rng.normal() * std).collect()
 }
