@@ -3,7 +3,7 @@
 //! once per model and batch size into pipelines, bind groups and buffers, and records it into one
 //! submission. Buffers that are not inputs, outputs or accumulators share physical storage by
 //! liveness (`Graph::plan_memory`).
-use crate::ops::Op;
+use crate::ops::{Op, OpSink};
 
 // The IR types live in `crate::ir`; re-exported here, where they used to be.
 pub use crate::ir::{Access, Bind, BufId, DType, GpuCall, Layout, RunArgs};
@@ -18,6 +18,18 @@ pub struct BufDesc {
     pub persistent: bool,
     /// Cleared to zero at the start of every run (accumulators, constant zero tensors).
     pub zeroed: bool,
+}
+
+impl OpSink for Graph {
+    fn scratch(&mut self, name: String, len: usize) -> BufId {
+        self.buf(name, len)
+    }
+    fn output(&mut self, name: String, len: usize, dtype: DType) -> BufId {
+        self.io(name, len, dtype)
+    }
+    fn op(&mut self, op: Op) {
+        self.push(op)
+    }
 }
 
 #[derive(Default)]

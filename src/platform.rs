@@ -3,18 +3,18 @@
 
 /// Parallelism for the CPU backend's GEMM: all cores natively for big products, one thread in
 /// wasm (no threads without cross-origin isolation).
-pub fn gemm_parallelism(work: usize) -> gemm::Parallelism {
+pub fn gemm_parallelism(work: usize) -> gemm_common::Parallelism {
     #[cfg(not(target_arch = "wasm32"))]
     {
         if work >= 1 << 16 {
-            return gemm::Parallelism::Rayon(0);
+            return gemm_common::Parallelism::Rayon(0);
         }
-        gemm::Parallelism::None
+        gemm_common::Parallelism::None
     }
     #[cfg(target_arch = "wasm32")]
     {
         let _ = work;
-        gemm::Parallelism::None
+        gemm_common::Parallelism::None
     }
 }
 

@@ -1,5 +1,5 @@
 //! The browser API of the web page (`index.html`, `www/app.js`), built with
-//! `wasm-pack build --release --target web --out-dir www/pkg`.
+//! `scripts/build-page.sh` (a release cdylib for wasm32 plus wasm-bindgen's ES-module glue).
 //!
 //! [`GlowApp`] holds one loaded model on WebGPU ([`GpuBackend`]) or, when there is no adapter
 //! (or the page asks for it), on the f32 CPU backend. Every fallible call rejects with a JS
@@ -459,7 +459,7 @@ const fn simd() -> bool {
 /// built with SIMD128.
 fn enable_simd() {
     if simd() {
-        gemm::set_wasm_simd128(true);
+        gemm_common::set_wasm_simd128(true);
     }
 }
 

@@ -31,8 +31,7 @@
 //! Shader: `shaders/invconv.wgsl`.
 use bytemuck::{Pod, Zeroable};
 
-use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::Graph;
+use super::{groups, uniform, CpuCtx, OpSink, Real};
 use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
 
 #[repr(C)]
@@ -333,11 +332,11 @@ impl InvconvLogdetGrad {
 
 /// Both halves of the LU gradient of step `prefix` (`dW` from `grad.{prefix}.invconv.w`, into
 /// `grad.{prefix}.invconv.{lower, upper, log_s}`), with a new `[C, C]` graph buffer for `q`.
-pub fn push_lu_grad(g: &mut Graph, prefix: &str, c: usize, ld: f64) {
-    let q = g.buf(format!("{prefix}.invconv.grad_q"), c * c);
+pub fn push_lu_grad(g: &mut impl OpSink, prefix: &str, c: usize, ld: f64) {
+    let q = g.scratch(format!("{prefix}.invconv.grad_q"), c * c);
     let (perm, grad) = lu_grad_ops(prefix, c, ld, q);
-    g.push(perm);
-    g.push(grad);
+    g.op(perm.into());
+    g.op(grad.into());
 }
 
 /// The two ops of `push_lu_grad`, with `q` given.

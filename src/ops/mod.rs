@@ -3,7 +3,7 @@
 //! f32 and f64 (f64 is the ground truth the shaders are tested against).
 use std::collections::HashMap;
 
-use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, RunArgs};
+use crate::ir::{Access, Bind, BufId, DType, GpuCall, GpuCaps, RunArgs};
 
 pub mod actnorm;
 pub mod conv2d;
@@ -26,13 +26,41 @@ pub trait Real:
 {
     fn f(v: f64) -> Self;
     fn to64(self) -> f64;
+    /// The `gemm` crate's kernel for this type (chosen once for the CPU's features).
+    fn gemm_fn() -> GemmFn<Self>;
 }
+/// `gemm`'s kernel signature: `m, n, k, dst, dst_cs, dst_rs, read_dst, lhs, lhs_cs, lhs_rs, rhs,
+/// rhs_cs, rhs_rs, alpha, beta, conj_dst, conj_lhs, conj_rhs, parallelism`.
+pub type GemmFn<T> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    *mut T,
+    isize,
+    isize,
+    bool,
+    *const T,
+    isize,
+    isize,
+    *const T,
+    isize,
+    isize,
+    T,
+    T,
+    bool,
+    bool,
+    bool,
+    gemm_common::Parallelism,
+);
 impl Real for f32 {
     fn f(v: f64) -> Self {
         v as f32
     }
     fn to64(self) -> f64 {
         self as f64
+    }
+    fn gemm_fn() -> GemmFn<f32> {
+        gemm_f32::gemm::f32::get_gemm_fn()
     }
 }
 impl Real for f64 {
@@ -41,6 +69,9 @@ impl Real for f64 {
     }
     fn to64(self) -> f64 {
         self
+    }
+    fn gemm_fn() -> GemmFn<f64> {
+        gemm_f64::gemm::f64::get_gemm_fn()
     }
 }
 
@@ -102,6 +133,16 @@ impl<T: Real> CpuCtx<'_, T> {
             *d = *d + f(i);
         }
     }
+}
+
+/// Where a builder helper of an op (one that pushes several ops and their scratch) puts them. The
+/// graph implements it (`graph::Graph`); ops never name the graph, so `ops` depends only on `ir`.
+pub trait OpSink {
+    /// A scratch buffer of `len` floats (storage shared with other buffers by liveness).
+    fn scratch(&mut self, name: String, len: usize) -> BufId;
+    /// A buffer kept for the whole run, readable after it (an output).
+    fn output(&mut self, name: String, len: usize, dtype: DType) -> BufId;
+    fn op(&mut self, op: Op);
 }
 
 /// Workgroup count for `n` invocations at workgroup size `wg`.

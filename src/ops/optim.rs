@@ -53,8 +53,7 @@ use std::collections::BTreeSet;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{groups, uniform, CpuCtx, Real};
-use crate::graph::Graph;
+use super::{groups, uniform, CpuCtx, OpSink, Real};
 use crate::ir::{Access, Bind, BufId, DType, GpuCall, GpuCaps, Layout, ParamMap};
 
 /// The per-step parameter `[t, lr_t, a, b]`.
@@ -179,26 +178,26 @@ impl OptConfig {
     /// Pushes one whole optimizer step over `tensors` (parameter name, element count): the
     /// squared norms, the clip factor, the updates, then the averages. Returns the buffers; read
     /// `clip` back to learn whether the step was skipped.
-    pub fn push_step(&self, g: &mut Graph, tensors: &[(String, usize)]) -> OptBuffers {
+    pub fn push_step(&self, g: &mut impl OpSink, tensors: &[(String, usize)]) -> OptBuffers {
         let block = self.sumsq_block.max(1);
         let slots: usize = tensors.iter().map(|(_, n)| sumsq_blocks(*n, block)).sum();
-        let sumsq = g.buf("opt.sumsq", 2 * slots);
-        let clip = g.io("opt.clip", 4, DType::F32);
+        let sumsq = g.scratch("opt.sumsq".into(), 2 * slots);
+        let clip = g.output("opt.clip".into(), 4, DType::F32);
         let mut slot = 0;
         for (name, n) in tensors {
             let p = OptParams { len: *n as u32, block, slot: slot as u32, ..Default::default() };
-            g.push(GradSqSum { grad: grad_name(name), sumsq, p });
+            g.op(GradSqSum { grad: grad_name(name), sumsq, p }.into());
             slot += sumsq_blocks(*n, block);
         }
         let p = OptParams { len: slots as u32, max_norm: self.max_norm, ..Default::default() };
-        g.push(ClipFactor { sumsq, clip, p });
+        g.op(ClipFactor { sumsq, clip, p }.into());
         for (name, n) in tensors {
-            g.push(AdamUpdate { param: name.clone(), clip, method: self.method, p: self.adam_params(*n) });
+            g.op(AdamUpdate { param: name.clone(), clip, method: self.method, p: self.adam_params(*n) }.into());
         }
         if let Some(decay) = self.ema_decay {
             for (name, n) in tensors {
                 let p = OptParams { len: *n as u32, decay, ..Default::default() };
-                g.push(EmaUpdate { param: name.clone(), clip, p });
+                g.op(EmaUpdate { param: name.clone(), clip, p }.into());
             }
         }
         OptBuffers { sumsq, clip }

@@ -91,10 +91,10 @@ pub(crate) fn gemm_into<T: Real>(
         assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs && b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
     }
     assert!(c.len() > (m - 1) * c_rs + n - 1 && c_rs >= n);
-    let parallelism = if par { platform::gemm_parallelism(m * n * k) } else { gemm::Parallelism::None };
+    let parallelism = if par { platform::gemm_parallelism(m * n * k) } else { gemm_common::Parallelism::None };
     // SAFETY: the asserts bound every index the strides reach; rows of `c` do not overlap.
     unsafe {
-        gemm::gemm(
+        T::gemm_fn()(
             m,
             n,
             k,

@@ -241,10 +241,10 @@ impl ConvBackwardWeight {
         p.pixels().div_ceil(WEIGHT_CHUNK) * (p.k * p.k * (p.cin + p.edge) * p.cout) as usize
     }
     /// Both dispatches, with a new scratch buffer in `g`.
-    pub fn push(g: &mut crate::graph::Graph, x: BufId, dacc: BufId, weight: &str, p: ConvParams) {
-        let part = g.buf(format!("grad.{weight}.part"), Self::part_len(&p));
-        g.push(ConvBackwardWeight { x, dacc, weight: weight.into(), part, p });
-        g.push(ConvWeightReduce { part, weight: weight.into(), p });
+    pub fn push(g: &mut impl super::OpSink, x: BufId, dacc: BufId, weight: &str, p: ConvParams) {
+        let part = g.scratch(format!("grad.{weight}.part"), Self::part_len(&p));
+        g.op(ConvBackwardWeight { x, dacc, weight: weight.into(), part, p }.into());
+        g.op(ConvWeightReduce { part, weight: weight.into(), p }.into());
     }
 
     pub fn gpu(&self, _caps: GpuCaps) -> GpuCall {
