@@ -5,8 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-# wasm-opt is off in Cargo.toml (wasm-pack would download binaryen; Debian's breaks the module).
-wasm-pack build --release --target web --out-dir www/pkg --mode no-install
+scripts/build-page.sh # the page's wasm package into www/pkg/
 scripts/vendor-face.sh # the face detector (npm @vladmandic/face-api) into www/vendor/face-api/
 if [ ! -f www/models/default.safetensors ]; then
   echo "serve: www/models/default.safetensors is missing; the page will ask for a .safetensors file" >&2

@@ -15,7 +15,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 log() { printf '[test-e2e] %s\n' "$*"; }
 
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-for tool in node npm wasm-pack python3 "$CHROMIUM"; do
+for tool in node npm wasm-bindgen python3 "$CHROMIUM"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "test-e2e: '$tool' not found (run scripts/setup.sh)" >&2; exit 2; }
 done
 
@@ -44,8 +44,8 @@ if [ ! -f www/models/default.safetensors ]; then
 fi
 
 # --- the page's package
-log "wasm-pack build (release, wasm-opt off)"
-wasm-pack --quiet build --release --target web --out-dir www/pkg --mode no-install
+log "building the page's wasm package (scripts/build-page.sh)"
+scripts/build-page.sh
 
 # --- static server on a free port
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -34,7 +34,6 @@ step "web page end to end (headless Chromium, WebGPU and CPU fallback)"
 scripts/test-e2e.sh
 
 step "other platforms compile (wgpu Metal / DX12 backends)"
-cargo check --lib --target x86_64-pc-windows-msvc
-cargo check --lib --target aarch64-apple-darwin
+cargo check --lib --target x86_64-pc-windows-msvc --target aarch64-apple-darwin # one cargo: both at once
 
 step "all tests passed"

@@ -1,6 +1,6 @@
 //! Convolution gradients: the CPU f64 backward against central finite differences of the forward
 //! convolution, and the GPU entry points against the CPU f64 backward.
-mod common;
+use crate::common;
 use common::*;
 
 use glowgpu::backend::{Backend, Host, ParamMap};

@@ -4,7 +4,7 @@
 //! (relative error <= 1e-4, parameter gradients accumulated onto nonzero starting values); and the
 //! reversible property (the in-place inverted activation equals the forward input, <= 1e-5 on the
 //! GPU). Awkward shapes throughout: odd channels, batch 2-3, non-square images.
-mod common;
+use crate::common;
 use common::*;
 
 use glowgpu::backend::gpu::{shader_source, KERNELS};
@@ -38,7 +38,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// `assert_close`, printing the error (`cargo test --test grad_ops -- --nocapture`).
+/// `assert_close`, printing the error (`cargo test --test native grad_ops:: -- --nocapture`).
 fn check(what: &str, got: &[f64], want: &[f64], tol: f64) {
     eprintln!("{what}: relative error {:.2e} (tol {tol:.0e})", rel_err(got, want));
     assert_close(what, got, want, tol);

@@ -2,7 +2,7 @@
 //! against a dense f64 product of the reflections (<= 1e-12, W orthogonal to 1e-12) and the
 //! gradient against central finite differences of `L = Σ dW ⊙ W(v)` (per element, <= 1e-6 with
 //! an absolute floor of 1); CPU f32 and the GPU against CPU f64 (<= 1e-4, as the invconv ops).
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::BTreeMap;

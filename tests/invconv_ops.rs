@@ -2,7 +2,7 @@
 //! (`InvconvLuGradPermute` + `InvconvLuGrad`, `InvconvLogdetGrad`): CPU f64 against
 //! `src/linalg.rs` / `params::lu_compose` (relative error <= 1e-10) and against central finite
 //! differences (<= 1e-6), CPU f32 and the GPU against CPU f64 (<= 1e-4).
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::BTreeMap;

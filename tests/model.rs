@@ -1,6 +1,6 @@
 //! Whole-model checks: exact round trips, GPU against the f64 CPU reference, logdet against a
 //! finite-difference Jacobian, bits/dim against an independently computed value, actnorm init.
-mod common;
+use crate::common;
 use common::*;
 
 use glowgpu::platform::block_on;

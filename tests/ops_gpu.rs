@@ -1,6 +1,6 @@
 //! Every shader entry point against the f64 CPU reference, on fresh random inputs and random
 //! parameters at awkward shapes (odd channels, batch > 1, non-square): relative error <= 1e-4.
-mod common;
+use crate::common;
 use common::*;
 
 use glowgpu::backend::Host;

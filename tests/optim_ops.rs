@@ -1,7 +1,7 @@
 //! The optimizer ops (`src/ops/optim.rs`): the f64 CPU implementation against an independent
 //! scalar reference, the shaders against the f64 CPU implementation, clipping, the non-finite
 //! guard, and a quadratic minimised on the GPU.
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::BTreeMap;

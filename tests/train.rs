@@ -1,6 +1,6 @@
 //! Whole-model gradients and training: the reversible backward pass against finite differences
 //! of the loss (f64), the GPU against the f64 CPU backend, and optimizer steps that lower the loss.
-mod common;
+use crate::common;
 use common::*;
 
 use glowgpu::backend::{Backend, Host, ParamMap};

@@ -2,7 +2,7 @@
 //! into `gradients` + `apply_gradients` is the same step, and shards of a batch with their
 //! `noise_base` see exactly the noisy images of the whole batch, so the mean of the shards'
 //! gradients is the whole batch's gradient.
-mod common;
+use crate::common;
 use common::*;
 
 use glowgpu::backend::Backend;
