@@ -33,7 +33,11 @@ done
 
 # --- wasm-bindgen-cli (test runner) at exactly the crate's version
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
-  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (~3 min)"
-  cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # No TLS (its default `rustls-tls` only serves downloading browser drivers, which the tests
+  # never do: ChromeDriver comes from Debian) and opt-level 1: a tool that runs for seconds need
+  # not cost minutes of compiling on a fresh machine.
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+    cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --no-default-features --force
 fi
 log "done"
