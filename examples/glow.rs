@@ -2,10 +2,11 @@
 //! on the GPU backend (whatever adapter wgpu picks: lavapipe here) and on the f32 CPU backend,
 //! measured in the same run.
 //!
-//!   cargo bench --bench glow                 # the model
-//!   cargo bench --bench glow -- --small      # a quick smoke run
-//!   cargo bench --bench glow -- --train      # also a training step (forward + backward + Adamax)
-//!   cargo bench --bench glow -- --memory     # training memory and step time vs depth, stored vs reversible
+//!   cargo run --release --example glow                 # the model
+//!   cargo run --release --example glow -- --small      # a quick smoke run
+//!   cargo run --release --example glow -- --train      # also a training step (forward + backward + Adamax)
+//!   cargo run --release --example glow -- --memory     # training memory and step time vs depth, stored vs reversible
+//! (Until 2026-12-01 this was `benches/glow.rs`, run as `cargo bench --bench glow`: the same program.)
 use std::time::Instant;
 
 use glowgpu::flow::{decode_graph, encode_graph, EncodeInput};
