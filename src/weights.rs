@@ -192,62 +192,13 @@ fn config_msg(e: Error) -> String {
     }
 }
 
-/// Converts an f32 to IEEE 754 binary16 bits, rounding to nearest, ties to even.
-/// Overflow gives ±inf, NaN stays NaN (quiet), tiny values become subnormals or ±0.
+/// Converts an f32 to IEEE 754 binary16 bits, rounding to nearest, ties to even (the `half`
+/// crate). Overflow gives ±inf, NaN stays NaN, tiny values become subnormals or ±0.
 pub fn f32_to_f16_bits(x: f32) -> u16 {
-    let b = x.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
-    let exp = ((b >> 23) & 0xff) as i32;
-    let man = b & 0x007f_ffff;
-    if exp == 0xff {
-        // inf, or NaN (kept quiet, top payload bits kept)
-        return if man == 0 { sign | 0x7c00 } else { sign | 0x7e00 | (man >> 13) as u16 };
-    }
-    let e = exp - 127 + 15;
-    if e >= 0x1f {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        // f16 subnormal: value = m16 · 2^-24; f32 value = full · 2^(exp-150), so m16 = full >> (14 - e).
-        if e < -10 {
-            // below half the smallest subnormal (2^-25): rounds to zero
-            return sign;
-        }
-        let full = man | 0x0080_0000;
-        let shift = (14 - e) as u32; // 14..=24
-        let mut m = full >> shift;
-        let rem = full & ((1u32 << shift) - 1);
-        let half = 1u32 << (shift - 1);
-        if rem > half || (rem == half && m & 1 == 1) {
-            m += 1; // may carry into the smallest normal (0x0400), which is correct
-        }
-        return sign | m as u16;
-    }
-    let mut h = ((e as u32) << 10) | (man >> 13);
-    let rem = man & 0x1fff;
-    if rem > 0x1000 || (rem == 0x1000 && h & 1 == 1) {
-        h += 1; // a carry into the exponent is correct, up to 0x7c00 = inf
-    }
-    sign | h as u16
+    half::f16::from_f32(x).to_bits()
 }
 
-/// Converts IEEE 754 binary16 bits to f32 (exact).
+/// Converts IEEE 754 binary16 bits to f32 (exact; the `half` crate).
 pub fn f16_bits_to_f32(h: u16) -> f32 {
-    let sign = ((h & 0x8000) as u32) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x03ff) as u32;
-    let bits = if exp == 0 {
-        if man == 0 {
-            sign
-        } else {
-            // subnormal: man · 2^-24, exact in f32
-            let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
-            return if sign != 0 { -v } else { v };
-        }
-    } else if exp == 0x1f {
-        sign | 0x7f80_0000 | (man << 13)
-    } else {
-        sign | ((exp + 112) << 23) | (man << 13)
-    };
-    f32::from_bits(bits)
+    half::f16::from_bits(h).to_f32()
 }
