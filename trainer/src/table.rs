@@ -1,6 +1,7 @@
-//! The one CSV reader of the data sets' label files (`file`, `split`, labels, attributes): a
-//! UTF-8 byte-order mark is skipped, `\r\n` line ends and RFC 4180 quoted fields are accepted,
-//! header names are trimmed, and every row must have the header's number of fields.
+//! The one CSV reader of the data sets' label files (`file`, `split`, labels, attributes), on the
+//! `csv` crate: a UTF-8 byte-order mark is skipped, `\r\n` line ends, blank lines and RFC 4180
+//! quoted fields (line breaks included) are accepted, header names are trimmed, and every row
+//! must have the header's number of fields.
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -18,17 +19,21 @@ impl Table {
     }
 
     pub fn parse(text: &str) -> Result<Table> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-        let (_, head) = lines.next().context("empty CSV")?;
-        let header: Vec<String> = fields(head, 1)?.into_iter().map(|h| h.trim().to_string()).collect();
+        // `\r\n` as `\n`: the crate counts a CRLF line end as no new line in record positions
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n");
+        let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        let mut records = r.records();
+        let line = |rec: &csv::StringRecord| rec.position().map_or(0, |p| p.line() as usize);
+        let head = records.next().context("empty CSV")?.map_err(|e| csv_error(&e))?;
+        let header: Vec<String> = head.iter().map(|h| h.trim().to_string()).collect();
         let mut rows = Vec::new();
-        for (i, line) in lines {
-            let f = fields(line, i + 1)?;
-            if f.len() != header.len() {
-                bail!("line {}: {} fields, header has {}", i + 1, f.len(), header.len());
+        for rec in records {
+            let rec = rec.map_err(|e| csv_error(&e))?;
+            let n = line(&rec);
+            if rec.len() != header.len() {
+                bail!("line {n}: {} fields, header has {}", rec.len(), header.len());
             }
-            rows.push((i + 1, f));
+            rows.push((n, rec.iter().map(str::to_string).collect()));
         }
         Ok(Table { header, rows })
     }
@@ -39,35 +44,12 @@ impl Table {
     }
 }
 
-/// The fields of one line (no quoted line breaks).
-fn fields(line: &str, n: usize) -> Result<Vec<String>> {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(ch) = chars.next() {
-        match (ch, quoted) {
-            ('"', false) if cur.is_empty() => quoted = true,
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            ('"', true) => {
-                quoted = false;
-                if !matches!(chars.peek(), None | Some(',')) {
-                    bail!("line {n}: text after a closing quote");
-                }
-            }
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
+/// A parse error with the line it is on.
+fn csv_error(e: &csv::Error) -> anyhow::Error {
+    match e.position() {
+        Some(p) => anyhow::anyhow!("line {}: {e}", p.line()),
+        None => anyhow::anyhow!("{e}"),
     }
-    if quoted {
-        bail!("line {n}: unterminated quoted field");
-    }
-    out.push(cur);
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -83,6 +65,10 @@ mod tests {
         assert_eq!(t.rows.len(), 2);
         let e = Table::parse("a,b\n1,2,3\n").err().unwrap().to_string();
         assert_eq!(e, "line 2: 3 fields, header has 2");
-        assert!(Table::parse("a\n\"x\n").is_err());
+        // a quoted field may hold a line break (RFC 4180); the row after it keeps its line number
+        let t = Table::parse("a,b\n\"x\ny\",1\nz,2\n").unwrap();
+        assert_eq!(t.rows[0].1[0], "x\ny");
+        assert_eq!(t.rows[1].0, 4);
+        assert!(Table::parse("").is_err());
     }
 }
