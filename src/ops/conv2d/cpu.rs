@@ -95,56 +95,36 @@ pub(crate) fn gemm_into<T: Real>(
     // The kernels want a column-major destination: a row-major `c` (`c_rs > 1`) is computed as
     // `cᵀ = bᵀ·aᵀ`, as the `gemm` crate's own entry point does before it picks the kernel (without
     // this the kernels ran 1.3-1.5x slower here).
-    let (c_ptr, a_ptr, b_ptr) = (c.as_mut_ptr(), a.as_ptr(), b.as_ptr());
-    let (i, is) = (isize::try_from(c_rs).unwrap(), |v: usize| v as isize);
+    let is = |v: usize| v as isize;
+    // (rows, cols, dst col stride, dst row stride, lhs, lhs strides, rhs, rhs strides)
+    let ((mm, nn), (dcs, drs), (l, lcs, lrs), (r, rcs, rrs)) = if c_rs > 1 {
+        ((n, m), (is(c_rs), 1), (b.as_ptr(), is(b_rs), is(b_cs)), (a.as_ptr(), is(a_rs), is(a_cs)))
+    } else {
+        ((m, n), (1, is(c_rs)), (a.as_ptr(), is(a_cs), is(a_rs)), (b.as_ptr(), is(b_cs), is(b_rs)))
+    };
     // SAFETY: the asserts bound every index the strides reach; rows of `c` do not overlap.
     unsafe {
-        if c_rs > 1 {
-            let (lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs) = (b_ptr, is(b_rs), is(b_cs), a_ptr, is(a_rs), is(a_cs));
-            T::gemm_fn()(
-                n,
-                m,
-                k,
-                c_ptr,
-                i,
-                1,
-                accumulate,
-                lhs,
-                lhs_cs,
-                lhs_rs,
-                rhs,
-                rhs_cs,
-                rhs_rs,
-                T::one(),
-                T::one(),
-                false,
-                false,
-                false,
-                parallelism,
-            )
-        } else {
-            T::gemm_fn()(
-                m,
-                n,
-                k,
-                c_ptr,
-                1,
-                i,
-                accumulate,
-                a_ptr,
-                is(a_cs),
-                is(a_rs),
-                b_ptr,
-                is(b_cs),
-                is(b_rs),
-                T::one(),
-                T::one(),
-                false,
-                false,
-                false,
-                parallelism,
-            )
-        }
+        T::gemm_fn()(
+            mm,
+            nn,
+            k,
+            c.as_mut_ptr(),
+            dcs,
+            drs,
+            accumulate,
+            l,
+            lcs,
+            lrs,
+            r,
+            rcs,
+            rrs,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        )
     }
 }
 
