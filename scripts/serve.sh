@@ -10,9 +10,7 @@ scripts/vendor-face.sh # the face detector (npm @vladmandic/face-api) into www/v
 if [ ! -f www/models/default.safetensors ]; then
   echo "serve: www/models/default.safetensors is missing; the page will ask for a .safetensors file" >&2
 fi
-# python3's http.server maps .wasm to application/wasm (mimetypes, Python >= 3.8's table), which
-# WebAssembly.instantiateStreaming requires.
-python3 -c 'import mimetypes, sys; sys.exit(mimetypes.guess_type("x.wasm")[0] != "application/wasm")' \
-  || { echo "serve: this python3 does not map .wasm to application/wasm" >&2; exit 1; }
 echo "serving on http://127.0.0.1:${PORT:-8080}/  (add ?cpu=1 to force the CPU backend)"
-exec python3 -m http.server "${PORT:-8080}" --bind 127.0.0.1
+# a static server sending COOP/COEP, so the page is cross-origin isolated and its CPU path runs
+# on WebAssembly threads (scripts/http-server.py)
+exec scripts/http-server.py "${PORT:-8080}"

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Cargo.lock
+NIGHTLY=nightly-2026-05-19     # the page's threaded wasm build only (scripts/build-page.sh)
 
 log() { printf '[setup] %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -30,6 +31,16 @@ for t in wasm32-unknown-unknown x86_64-pc-windows-msvc aarch64-apple-darwin; do
     log "rustup target add $t"; rustup target add "$t"
   fi
 done
+
+# --- a pinned nightly with the standard library's source: the page's threaded wasm build
+#     rebuilds std with atomics (-Z build-std); everything else builds on stable
+#     (clippy: scripts/test.sh lints that build)
+if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 \
+  || ! [ -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ] \
+  || ! rustup which --toolchain "$NIGHTLY" clippy-driver >/dev/null 2>&1; then
+  log "rustup toolchain install $NIGHTLY (minimal, rust-src, clippy)"
+  rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src --component clippy
+fi
 
 # --- wasm-bindgen-cli (test runner) at exactly the crate's version
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then

@@ -50,7 +50,7 @@ scripts/build-page.sh
 # --- static server on a free port
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 work="$(mktemp -d -t glow-e2e-XXXXXX)"
-python3 -m http.server "$PORT" --bind 127.0.0.1 >"$work/server.log" 2>&1 &
+scripts/http-server.py "$PORT" --quiet >"$work/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

@@ -38,7 +38,7 @@ step "browser tests (headless Chromium, WebGPU)"
 scripts/test-web.sh
 
 step "web page end to end (headless Chromium, WebGPU and CPU fallback)"
-scripts/test-e2e.sh
+BUILD_PAGE_LINT=1 scripts/test-e2e.sh # (its page build: the threaded wasm under clippy's lints)
 
 step "other platforms compile (wgpu Metal / DX12 backends)"
 cargo check --lib --target x86_64-pc-windows-msvc --target aarch64-apple-darwin # one cargo: both at once

@@ -22,6 +22,26 @@ use wasm_bindgen::prelude::*;
 use crate::latent::{lerp, Latents};
 use crate::{load_weights, AnyBackend, CpuBackend, Error, Glow, GlowConfig, GpuBackend, Params};
 
+/// The threaded build's pool (feature `wasm-threads`, `src/platform/web_pool.rs`): `await
+/// startThreads(n)` once after the module is instantiated, before any model call, gives the CPU
+/// backend `n` threads (the caller and `n - 1` web workers sharing the module's memory);
+/// resolves to the thread count. Needs a cross-origin-isolated page and a worker.
+#[cfg(feature = "wasm-threads")]
+#[wasm_bindgen(js_name = startThreads)]
+pub async fn start_threads(threads: usize) -> Result<usize, JsError> {
+    if !(1..=64).contains(&threads) {
+        return Err(input_err(format!("startThreads needs 1..=64 threads, got {threads}")));
+    }
+    if threads > 1 && crate::platform::threads() == 1 {
+        let started = wasm_bindgen_rayon::init_thread_pool(threads - 1);
+        wasm_bindgen_futures::JsFuture::from(started)
+            .await
+            .map_err(|e| JsError::new(&format!("web workers for the CPU threads did not start: {e:?}")))?;
+        return Ok(crate::platform::web_pool::start(threads - 1));
+    }
+    Ok(crate::platform::threads())
+}
+
 /// Most images one `sample` / `decode_many` call takes (bounds the memory a page can ask for).
 pub const MAX_BATCH: usize = 64;
 
@@ -188,6 +208,11 @@ impl GlowApp {
     /// Whether this module was built with WebAssembly SIMD128 (gemm's SIMD kernels on).
     pub fn simd128(&self) -> bool {
         simd()
+    }
+
+    /// Threads the CPU backend runs on: the pool's size in the threaded build, 1 in the plain one.
+    pub fn cpu_threads(&self) -> usize {
+        crate::platform::threads()
     }
 
     /// Why WebGPU is not used (no adapter, device error), if it was tried and failed.

@@ -18,4 +18,5 @@ mod optim_ops;
 mod shaders_validate;
 mod train;
 mod train_split;
+mod web_pool;
 mod weights;

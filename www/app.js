@@ -2,7 +2,9 @@
 // default model and wires the panels (photos.js, morph.js, editor.js, export.js). `?cpu=1`
 // forces the CPU backend, `?gpu=1` WebGPU (otherwise a software WebGPU adapter is timed against
 // the CPU and the faster one runs the model); `?model=URL` loads another same-origin model;
-// `?worker=0` runs the model on the main thread; `?workers=N` splits CPU batches over N workers.
+// `?worker=0` runs the model on the main thread; `?workers=N` splits CPU batches over N workers,
+// or, where the page is cross-origin isolated, gives the CPU backend N WebAssembly threads
+// (`?threads=N` sets those alone; `?threads=1` keeps the plain one-thread build).
 import { startEngine } from './client.js';
 import { edit, hideDirections, showDirections, wireEditor } from './editor.js';
 import { wireSaving } from './export.js';
@@ -23,6 +25,7 @@ const useWorker = params.get('worker') !== '0';
 const defaultModel = params.get('model') || 'www/models/default.safetensors';
 // workers sharing a batch on the CPU path (?workers=N; default: one per core, at most 4)
 const workers = Math.max(1, Math.min(8, Number(params.get('workers')) || Math.min(4, navigator.hardwareConcurrency || 1)));
+const threads = Math.max(1, Math.min(16, Number(params.get('threads')) || workers));
 const attributesOf = (url) => url.replace(/\.safetensors$/, '.attributes.safetensors');
 const editRangeOf = (url) => url.replace(/\.safetensors$/, '.edit-range.json');
 let defaultBytes = null; // the default model's file (to recognise it when loaded again)
@@ -58,7 +61,7 @@ function showInfo(info) {
 
 /** Builds a model from `bytes` and makes it current; the previous one stays if this throws. */
 async function useModel(bytes) {
-  const info = await call('load', bytes, forced ?? 'auto', workers);
+  const info = await call('load', bytes, forced ?? 'auto', workers, threads);
   const r = showInfo(info);
   page.w = info.width;
   page.h = info.height;

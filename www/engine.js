@@ -3,14 +3,16 @@
 // talks to it only through `handle(method, args)` and the events it emits:
 //   { type: 'progress', phase, text, done?, total? }   loading phases, pipelines built / total
 //   { type: 'recovered', reason, info }                  the WebGPU device was lost and rebuilt
-import { GlowApp, initWasm } from './glow.js';
+import { initWasm } from './glow.js';
 import { Pool } from './pool.js';
 import { Queue } from './util.js';
 
 /** What the page needs to know about a loaded model. */
-function describe(app, choice = {}, workers = 1) {
+function describe(app, choice = {}, workers = 1, threadsWhy = null) {
   return {
     workers, // workers sharing a CPU batch (www/pool.js)
+    threads: app.cpu_threads(), // the CPU backend's threads in this worker (www/glow.js)
+    threadsWhy, // why the threaded build is not used (null when it is, or on one core)
     choice, // { why, cpuMs?, gpuMs? }: why this backend (the probe's times on a software adapter)
     simd: app.simd128(),
     params: app.param_count(),
@@ -53,6 +55,9 @@ export class Engine {
   #recoverOnCpu = false; // test hook: the next rebuild after a loss takes the CPU
   #pool = null; // CPU helper workers (www/pool.js), when the model runs on the CPU
   #workers = 1; // workers asked for on the CPU
+  #GlowApp = null; // the wasm package's class (www/glow.js: the threaded or the plain build)
+  #threads = 1; // the CPU backend's threads (more than 1: the threaded build, no helpers)
+  #threadsWhy = null;
 
   constructor(emit) {
     this.#emit = emit;
@@ -138,7 +143,8 @@ export class Engine {
   async #startPool(app, bytes) {
     this.#pool?.close();
     this.#pool = null;
-    if (app.is_gpu() || this.#workers < 2 || typeof Worker === 'undefined') return;
+    // the threaded build uses the cores itself; helpers would only compete with its pool
+    if (app.is_gpu() || this.#threads > 1 || this.#workers < 2 || typeof Worker === 'undefined') return;
     this.#progress('workers', `Starting ${this.#workers - 1} more CPU workers…`);
     try {
       this.#pool = await Pool.start(bytes, this.#workers - 1);
@@ -155,12 +161,13 @@ export class Engine {
   /** Builds a model from `bytes` on the backend `mode` asks for ('auto': WebGPU, unless the
    * adapter is a software renderer and the CPU ran a face faster); the previous one stays if
    * this throws. */
-  async #load(bytes, mode = 'auto', workers = 1) {
+  async #load(bytes, mode = 'auto', workers = 1, threads = workers) {
     this.#progress('wasm', 'Starting WebAssembly…');
-    await initWasm();
+    const wasm = await initWasm(threads);
+    [this.#GlowApp, this.#threads, this.#threadsWhy] = [wasm.GlowApp, wasm.threads, wasm.why];
     const cpu = mode === 'cpu';
     this.#progress('device', cpu ? 'Building the model on the CPU…' : 'Opening WebGPU and uploading the weights…');
-    let next = await GlowApp.load(bytes, cpu);
+    let next = await this.#GlowApp.load(bytes, cpu);
     let choice = { why: cpu ? 'asked for' : next.is_gpu() ? 'hardware' : 'no-webgpu' };
     if (mode === 'auto' && next.is_gpu() && next.is_software_adapter()) [next, choice] = await this.#probe(next, bytes);
     this.#workers = workers;
@@ -170,13 +177,13 @@ export class Engine {
     this.#mode = mode;
     this.#choice = choice;
     this.#attributes = null;
-    return describe(next, choice, this.#pool?.size ?? 1);
+    return describe(next, choice, this.#pool?.size ?? 1, this.#threadsWhy);
   }
 
   /** A software WebGPU adapter: one face on the CPU and on it, timed; the faster one stays. */
   async #probe(gpu, bytes) {
     this.#progress('probe', 'The WebGPU adapter is a software renderer: timing one face on it and on the CPU…');
-    const cpu = await GlowApp.load(bytes, true);
+    const cpu = await this.#GlowApp.load(bytes, true);
     const cpuMs = await timed(() => cpu.sample(1, 0.7, 1));
     const budget = probeBudget(cpuMs);
     const gpuRun = timed(() => gpu.sample(1, 0.7, 1)).catch(() => Infinity);
@@ -209,12 +216,12 @@ export class Engine {
   /** After a lost device: the same model on a new WebGPU device (or the CPU when that fails). */
   async #recover(reason) {
     this.#progress('recover', 'The WebGPU device was lost: rebuilding the model…');
-    const next = await GlowApp.load(this.#bytes, this.#mode === 'cpu' || this.#recoverOnCpu);
+    const next = await this.#GlowApp.load(this.#bytes, this.#mode === 'cpu' || this.#recoverOnCpu);
     this.#recoverOnCpu = false;
     await this.#startPool(next, this.#bytes);
     this.#install(next);
     if (this.#attributes) next.load_attributes(this.#attributes);
-    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' }, this.#pool?.size ?? 1);
+    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' }, this.#pool?.size ?? 1, this.#threadsWhy);
     this.#emit({ type: 'recovered', reason, info });
   }
 

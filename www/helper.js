@@ -1,12 +1,12 @@
 // A helper worker of the CPU path (www/pool.js): its own CPU copy of the model, decoding the
 // share of a batch it is given. Requests: { id, method: 'load' | 'decodeMany', args }.
-import { GlowApp, initWasm } from './glow.js';
+import { initWasm } from './glow.js';
 
 let app = null;
 
 async function handle(method, args) {
   if (method === 'load') {
-    await initWasm();
+    const { GlowApp } = await initWasm(); // the plain build: one thread per helper
     const next = await GlowApp.load(args[0], true);
     app?.free();
     app = next;

@@ -16,8 +16,8 @@ const page = await ctx.newPage();
 page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
 await page.goto(`${process.env.BASE_URL}/benches/web/align.html`);
 await page.evaluate(async () => {
-  const { GlowApp, initWasm } = await import('/www/glow.js');
-  await initWasm();
+  const { initWasm } = await import('/www/glow.js');
+  const { GlowApp } = await initWasm(); // the plain build (this runs on the page's thread)
   const bytes = new Uint8Array(await (await fetch('/www/models/default.safetensors')).arrayBuffer());
   window.app = await GlowApp.load(bytes, true);
 });

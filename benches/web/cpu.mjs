@@ -4,7 +4,7 @@
 // (www/pool.js, `workers` workers in all). Query: ?models=a.safetensors,b.safetensors
 // &batches=1,16&rounds=3&workers=2. The no-SIMD package is built by benches/web/run.sh.
 import initA, { GlowApp as PlainApp } from '../../target/pkg-nosimd/glowgpu.js';
-import { GlowApp as SimdApp, initWasm } from '../../www/glow.js';
+import { initWasm } from '../../www/glow.js';
 import { Pool } from '../../www/pool.js';
 
 const q = new URLSearchParams(location.search);
@@ -13,6 +13,7 @@ const batches = (q.get('batches') || '1,16').split(',').map(Number);
 const rounds = Number(q.get('rounds') || 3);
 const workers = Number(q.get('workers') || 2);
 const T = 0.7;
+let SimdApp = null; // www/pkg's class (www/glow.js's plain build on this page's thread)
 
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -53,7 +54,7 @@ async function bench(url) {
 
 async function main() {
   await initA();
-  await initWasm();
+  SimdApp = (await initWasm()).GlowApp;
   const results = [];
   for (const m of models) results.push(...(await bench(m)));
   window.benchResult = { results, cores: navigator.hardwareConcurrency, ua: navigator.userAgent };

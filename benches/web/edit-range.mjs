@@ -22,8 +22,8 @@ const page = await ctx.newPage();
 page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
 await page.goto(`${process.env.BASE_URL}/benches/web/align.html`);
 const names = await page.evaluate(async (faces) => {
-  const { GlowApp, initWasm } = await import('/www/glow.js');
-  await initWasm();
+  const { initWasm } = await import('/www/glow.js');
+  const { GlowApp } = await initWasm(); // the plain build (this runs on the page's thread)
   const get = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
   const app = await GlowApp.load(await get('/www/models/default.safetensors'), true);
   const names = app.load_attributes(await get('/www/models/default.attributes.safetensors'));

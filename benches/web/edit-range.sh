@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1 &
+scripts/http-server.py "$PORT" --quiet >/dev/null 2>&1 &
 server=$!
 profile="$(mktemp -d -t glow-edit-range-XXXXXX)"
 trap 'kill $server; rm -rf "$profile"' EXIT

@@ -11,7 +11,7 @@ wasm-bindgen --target web --out-dir www/pkg target/wasm32-unknown-unknown/releas
 CARGO_TARGET_DIR=target/nosimd CARGO_ENCODED_RUSTFLAGS="" cargo build -q --release --target wasm32-unknown-unknown --lib
 wasm-bindgen --target web --out-dir target/pkg-nosimd target/nosimd/wasm32-unknown-unknown/release/glowgpu.wasm
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1 &
+scripts/http-server.py "$PORT" --quiet >/dev/null 2>&1 &
 server=$!
 profile="$(mktemp -d -t glow-bench-XXXXXX)"
 trap 'kill $server; rm -rf "$profile"' EXIT

@@ -94,13 +94,16 @@ impl<T: Real> Backend for CpuBackend<T> {
             pool: &mut plan.pool,
         };
         let profile = profiling();
-        for op in &plan.graph.ops {
-            let t = profile.then(std::time::Instant::now);
-            op.cpu(&mut ctx);
-            if let Some(t) = t {
-                profile_add(op, t.elapsed().as_secs_f64());
+        let ops = &plan.graph.ops;
+        crate::platform::in_pool(|| {
+            for op in ops {
+                let t = profile.then(std::time::Instant::now);
+                op.cpu(&mut ctx);
+                if let Some(t) = t {
+                    profile_add(op, t.elapsed().as_secs_f64());
+                }
             }
-        }
+        });
         Ok(outputs
             .iter()
             .map(|&b| {

@@ -345,6 +345,42 @@ test('without WebGPU the page runs on the CPU by itself and says so', async () =
   }
 });
 
+test('threads: cross-origin isolated, the CPU path runs one image on several WebAssembly threads, with the same images as one thread; not isolated, the plain build says why', async () => {
+  const plainServer = await staticServer({ isolated: false });
+  const context = await launch('threads');
+  const about = (page) => page.evaluate(() => ({ why: document.getElementById('backend-why').textContent,
+    isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+  try {
+    const threaded = await open(context, { cpu: '1' }, '15-threads.png');
+    const one = await open(context, { cpu: '1', threads: '1', workers: '1' }, '15-one-thread.png');
+    const [a, b] = [await about(threaded), await about(one)];
+    console.log(`threads: ${a.why}`);
+    check(a.isolated, 'the test server makes the page cross-origin isolated (COOP/COEP)');
+    const n = Math.min(4, a.cores);
+    if (n > 1) check(a.why.includes(`${n} threads share each image`), `the CPU path runs on ${n} threads and says so`, a.why);
+    else console.log('skip: one core, one thread');
+    check(!/threads share/.test(b.why), '?threads=1 keeps the plain one-thread build', b.why);
+    const grid = await pixels(one, 'grid');
+    check(spread(grid) > 2 && differing(await pixels(threaded, 'grid'), grid) === 0, 'the sample grid is the same on threads and on one thread');
+    // encoding (actnorm statistics, the inverse flow, bits/dim) on threads too: an exact round trip
+    const cfg = await modelConfig(threaded);
+    await encodePhoto(threaded, testPhoto(cfg));
+    const rt = await roundTrip(threaded, 2 ** (8 - cfg.n_bits));
+    check(rt.outside === 0, 'a photo encodes and decodes exactly on threads', `${rt.outside} values outside their bin`);
+    const plain = await newPage(context);
+    await plain.goto(url({ cpu: '1' }, `http://127.0.0.1:${plainServer.address().port}`), { timeout: TIMEOUT });
+    await ready(plain, '15-not-isolated.png');
+    const c = await about(plain);
+    check(!c.isolated && (n < 2 || /not cross-origin isolated/.test(c.why)), 'without COOP/COEP the page runs the plain build and says why', c.why);
+    check(differing(await pixels(plain, 'grid'), grid) === 0, 'with the same images');
+    for (const p of [threaded, one, plain]) check(p.errors.length === 0, 'no page errors', p.errors.join(' | '));
+    results.threads = a.why;
+  } finally {
+    await context.close();
+    plainServer.close();
+  }
+});
+
 test('offline: once cached by the service worker, the page reloads and samples without the server', async () => {
   const server = await staticServer();
   const base = `http://127.0.0.1:${server.address().port}`;
@@ -367,6 +403,10 @@ test('offline: once cached by the service worker, the page reloads and samples w
       backend: document.body.dataset.backend, engine: document.body.dataset.engine }));
     check(st.controlled && !st.online, 'offline, the reload is served by the service worker', JSON.stringify(st));
     check(st.backend === 'cpu' && st.engine === 'worker' && spread(await pixels(page, 'grid')) > 2, 'and the page samples (in its worker)');
+    const why = await page.evaluate(() => document.getElementById('backend-why').textContent);
+    if (Math.min(4, await page.evaluate(() => navigator.hardwareConcurrency)) > 1) {
+      check(/threads share each image/.test(why), 'on the threaded build, loaded from the cache', why);
+    }
     results.offline_reload_first_sample_ms = Date.now() - t0;
     check(page.errors.length === 0, 'no page errors offline', page.errors.join(' | '));
   } finally {

@@ -91,6 +91,18 @@ pub(crate) fn gemm_into<T: Real>(
         assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs && b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
     }
     assert!(c.len() > (m - 1) * c_rs + n - 1 && c_rs >= n);
+    let parts = if par { platform::gemm_parts(m, m * n * k) } else { 1 };
+    if parts > 1 {
+        // row blocks of `c`, one gemm call each (the threaded wasm build)
+        let rows = m.div_ceil(parts);
+        let c = &mut c[..(m - 1) * c_rs + n];
+        platform::par_chunks(c, rows * c_rs, |i, part| {
+            let r0 = i * rows;
+            let mi = rows.min(m - r0);
+            gemm_into((mi, n, k), &a[r0 * a_rs..], (a_rs, a_cs), b, (b_rs, b_cs), part, c_rs, accumulate, false);
+        });
+        return;
+    }
     let parallelism = if par { platform::gemm_parallelism(m * n * k) } else { gemm_common::Parallelism::None };
     // The kernels want a column-major destination: a row-major `c` (`c_rs > 1`) is computed as
     // `cᵀ = bᵀ·aᵀ`, as the `gemm` crate's own entry point does before it picks the kernel (without
