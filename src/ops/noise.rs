@@ -7,7 +7,10 @@ use bytemuck::{Pod, Zeroable};
 
 use super::{groups, uniform, CpuCtx, Real};
 use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps};
-use crate::rng;
+use crate::{platform, rng};
+
+/// Elements per parallel task (fixed: results never depend on the thread count).
+const CHUNK: usize = 1 << 14;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -36,10 +39,13 @@ impl Gaussian {
     }
     pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
         let mut y = ctx.take(self.y);
-        let (seed, t) = (ctx.args.seed, ctx.args.temperature as f64);
-        for (i, v) in y[..self.p.len as usize].iter_mut().enumerate() {
-            *v = T::f(t * rng::gaussian(seed, self.p.stream, i as u32));
-        }
+        let (seed, t, stream) = (ctx.args.seed, ctx.args.temperature as f64, self.p.stream);
+        // counter-based: element i's value depends on i alone, so the split changes nothing
+        platform::par_chunks(&mut y[..self.p.len as usize], CHUNK, |c, part| {
+            for (j, v) in part.iter_mut().enumerate() {
+                *v = T::f(t * rng::gaussian(seed, stream, (c * CHUNK + j) as u32));
+            }
+        });
         ctx.put(self.y, y);
     }
 }
