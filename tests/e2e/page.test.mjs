@@ -345,11 +345,13 @@ test('without WebGPU the page runs on the CPU by itself and says so', async () =
   }
 });
 
+/** Where the page's CPU path runs: the model panel's reason, isolation, cores. */
+const about = (page) => page.evaluate(() => ({ why: document.getElementById('backend-why').textContent,
+  isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+
 test('threads: cross-origin isolated, the CPU path runs one image on several WebAssembly threads, with the same images as one thread; not isolated, the plain build says why', async () => {
   const plainServer = await staticServer({ isolated: false });
   const context = await launch('threads');
-  const about = (page) => page.evaluate(() => ({ why: document.getElementById('backend-why').textContent,
-    isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
   try {
     const threaded = await open(context, { cpu: '1' }, '15-threads.png');
     const one = await open(context, { cpu: '1', threads: '1', workers: '1' }, '15-one-thread.png');
@@ -378,6 +380,30 @@ test('threads: cross-origin isolated, the CPU path runs one image on several Web
   } finally {
     await context.close();
     plainServer.close();
+  }
+});
+
+test('isolation: on a host without COOP/COEP the service worker isolates the page from the second visit on, which then runs on threads', async () => {
+  const server = await staticServer({ isolated: false });
+  const context = await launch('isolation', { serviceWorkers: 'allow' });
+  try {
+    const page = await newPage(context);
+    await page.goto(url({ cpu: '1' }, `http://127.0.0.1:${server.address().port}`), { timeout: TIMEOUT });
+    await ready(page, '16-first-visit.png');
+    const first = await about(page);
+    check(!first.isolated, 'the first visit is not isolated (this server sends no COOP/COEP)', first.why);
+    const grid = await pixels(page, 'grid');
+    await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: TIMEOUT });
+    await page.reload({ timeout: TIMEOUT });
+    await ready(page, '16-second-visit.png');
+    const second = await about(page);
+    check(second.isolated, 'the second visit, served through the service worker, is cross-origin isolated');
+    if (Math.min(4, second.cores) > 1) check(/threads share each image/.test(second.why), 'and runs the CPU path on threads', second.why);
+    check(differing(await pixels(page, 'grid'), grid) === 0, 'with the same images as the first visit');
+    check(page.errors.length === 0, 'no page errors', page.errors.join(' | '));
+  } finally {
+    await context.close();
+    server.close();
   }
 });
 
