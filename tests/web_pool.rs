@@ -28,9 +28,33 @@ fn every_task_runs_once() {
 #[test]
 fn many_short_jobs_each_see_their_own_closure() {
     pool();
-    // 20,000 back-to-back jobs of 1..=9 tasks, each adding its own job number: a helper that
-    // ran a task of a finished job with the next job's index (or the reverse) breaks the sums
-    for job in 0..20_000usize {
+    // 200,000 back-to-back jobs of 1..=9 tasks, each adding its own job number: a helper that
+    // ran a task of a finished job with the next job's index (or the reverse) breaks the sums.
+    // Busy threads beside them get the helpers preempted at any point (the race this caught
+    // needed a helper stopped between reading the ticket and the task count).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        // (stops the busy threads even when an assertion fails, so the scope can end)
+        struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = Stop(&stop);
+        short_jobs(200_000);
+    });
+}
+
+fn short_jobs(jobs: usize) {
+    for job in 0..jobs {
         let count = 1 + job % 9;
         let sum = AtomicUsize::new(0);
         let tasks = AtomicUsize::new(0);

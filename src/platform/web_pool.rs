@@ -15,7 +15,8 @@
 //! A job is `count` tasks `f(0..count)`; [`run`] publishes it under a new epoch and returns when
 //! every task has finished. Tasks are claimed by compare-and-swap on `ticket` = `epoch << 32 |
 //! next task`: a claim only succeeds while its epoch is current and tasks remain, and the caller
-//! waits for all of them before it publishes the next job, so a claimed task's closure is alive.
+//! waits for all of them before it publishes the next job (moving the epoch on before it touches
+//! the job's fields), so a claimed task's closure is alive and its own.
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex, OnceLock};
 
@@ -52,6 +53,9 @@ thread_local! {
     static IN_TASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// A ticket's task index while its job is being published: above every task count.
+const CLOSED: u64 = u32::MAX as u64;
+
 const fn epoch(t: u64) -> u32 {
     (t >> 32) as u32
 }
@@ -61,8 +65,16 @@ impl Pool {
     fn work(&self, ep: u32) {
         loop {
             let t = self.ticket.load(SeqCst);
-            let i = (t & 0xffff_ffff) as usize;
-            if epoch(t) != ep || i >= self.count.load(SeqCst) {
+            if epoch(t) != ep {
+                return;
+            }
+            if t & CLOSED == CLOSED {
+                // the caller is publishing this epoch's job: it opens in a moment
+                std::hint::spin_loop();
+                continue;
+            }
+            let i = (t & CLOSED) as usize;
+            if i >= self.count.load(SeqCst) {
                 return;
             }
             let job = self.job.load(SeqCst);
@@ -154,6 +166,11 @@ pub fn run(count: usize, f: &(dyn Fn(usize) + Sync)) {
     // finished (`done == count` below), and no helper can claim a task of it after that.
     let task: Task<'static> = unsafe { std::mem::transmute::<Task<'_>, Task<'static>>(task) };
     let ep = epoch(pool.ticket.load(SeqCst)).wrapping_add(1);
+    // Close the last job's epoch first: a helper still inside `work` for it may have read its
+    // ticket and be about to read `count`; once the epoch has moved, its claim fails whatever
+    // count it reads. (Storing the new count first let such a helper claim a task of the new
+    // job under the old epoch: `tests/web_pool.rs` caught that as a job that ran 9 of 8 tasks.)
+    pool.ticket.store((ep as u64) << 32 | CLOSED, SeqCst);
     pool.job.store(&task as *const Task<'static> as *mut Task<'static>, SeqCst);
     pool.count.store(count, SeqCst);
     pool.done.store(0, SeqCst);
