@@ -116,7 +116,8 @@ impl ActNorm {
         let b = ctx.param(&self.bias);
         let s: Vec<T> = ctx.param(&self.logs).iter().map(|&l| (l * T::f(LOGSCALE_FACTOR)).exp()).collect();
         let (relu, reverse) = (self.p.relu == 1, self.reverse);
-        platform::par_chunks(&mut x[..self.p.pixels as usize * c], TASK_PIXELS * c, |_, part| {
+        let per = platform::pixels_per_task(self.p.pixels as usize, c, TASK_PIXELS);
+        platform::par_chunks(&mut x[..self.p.pixels as usize * c], per * c, |_, part| {
             for row in part.chunks_exact_mut(c) {
                 for ((v, &bk), &sk) in row.iter_mut().zip(b).zip(&s) {
                     *v = if reverse {

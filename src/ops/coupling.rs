@@ -96,14 +96,15 @@ impl Coupling {
         let (affine, reverse) = (self.affine, self.reverse);
         let two = T::f(2.0);
         // per chunk of pixels: (x rows, log-scale rows or none, first pixel)
-        let xs = x[..np * c].chunks_mut(TASK_PIXELS * c);
+        let per = platform::pixels_per_task(np, c + hc, TASK_PIXELS);
+        let xs = x[..np * c].chunks_mut(per * c);
         let items: Vec<Chunk<T>> = match ls.as_mut() {
             Some(l) => xs
-                .zip(l[..np * c2].chunks_mut(TASK_PIXELS * c2).map(Some))
+                .zip(l[..np * c2].chunks_mut(per * c2).map(Some))
                 .enumerate()
-                .map(|(i, (a, b))| (a, b, i * TASK_PIXELS))
+                .map(|(i, (a, b))| (a, b, i * per))
                 .collect(),
-            None => xs.enumerate().map(|(i, a)| (a, None, i * TASK_PIXELS)).collect(),
+            None => xs.enumerate().map(|(i, a)| (a, None, i * per)).collect(),
         };
         platform::par_items(items, |(xc, mut lc, p0)| {
             for (r, xr) in xc.chunks_exact_mut(c).enumerate() {

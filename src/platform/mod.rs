@@ -59,6 +59,17 @@ const PAR_MIN: usize = 1 << 15;
 #[cfg(target_arch = "wasm32")]
 const PAR_MIN: usize = 1 << 13;
 
+/// Pixels per task of a loop over `pixels` rows of `row` elements whose rows are independent
+/// (so the cut changes no result): `most`, or fewer when that would leave a thread without work
+/// on a loop big enough to split (a batch of one image has few pixels at the lower levels).
+pub fn pixels_per_task(pixels: usize, row: usize, most: usize) -> usize {
+    let t = threads();
+    if t == 1 || pixels * row < PAR_MIN {
+        return most.max(1);
+    }
+    most.min(pixels.div_ceil(2 * t)).max(1)
+}
+
 /// Runs `f(index, chunk)` over `data` cut into chunks of `chunk` elements (the last may be
 /// shorter), on all threads there are (in order for small data).
 pub fn par_chunks<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {

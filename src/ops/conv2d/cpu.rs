@@ -142,9 +142,10 @@ pub(crate) fn gemm_into<T: Real>(
 
 /// Fills `patch` (whole rows of `g.kk`) with the im2col rows of pixels `start..`, in parallel.
 fn im2col<T: Real>(patch: &mut [T], start: usize, x: &[T], g: &Geo) {
-    platform::par_chunks(patch, TASK_PIXELS * g.kk, |i, part| {
+    let per = platform::pixels_per_task(patch.len() / g.kk.max(1), g.kk, TASK_PIXELS);
+    platform::par_chunks(patch, per * g.kk, |i, part| {
         for (r, row) in part.chunks_exact_mut(g.kk).enumerate() {
-            let (b, yy, xx) = g.pos(start + i * TASK_PIXELS + r);
+            let (b, yy, xx) = g.pos(start + i * per + r);
             for (t, dst) in row.chunks_exact_mut(g.rows).enumerate() {
                 let (dy, dx) = g.tap(t);
                 let q = g.at(b, yy as isize + dy, xx as isize + dx);
@@ -216,9 +217,10 @@ impl Conv2d {
             }
             gemm_into((g.np, kc, g.cin), &x[g.off..], (g.stride, 1), &wa, (kc, 1), &mut z, kc, false, true);
             let zr = &z;
-            platform::par_chunks(y, TASK_PIXELS * g.cout, |i, part| {
+            let per = platform::pixels_per_task(g.np, g.cout, TASK_PIXELS);
+            platform::par_chunks(y, per * g.cout, |i, part| {
                 for (r, yo) in part.chunks_exact_mut(g.cout).enumerate() {
-                    let (b, yy, xx) = g.pos(i * TASK_PIXELS + r);
+                    let (b, yy, xx) = g.pos(i * per + r);
                     yo.iter_mut().for_each(|v| *v = T::zero());
                     for t in 0..9 {
                         let (dy, dx) = g.tap(t);
@@ -256,7 +258,8 @@ impl Conv2d {
                 (vec![T::zero(); g.cout], vec![T::one(); g.cout])
             };
             let relu = p.relu == 1;
-            platform::par_chunks(y, TASK_PIXELS * g.cout, |_, part| {
+            let per = platform::pixels_per_task(g.np, g.cout, TASK_PIXELS);
+            platform::par_chunks(y, per * g.cout, |_, part| {
                 for row in part.chunks_exact_mut(g.cout) {
                     for ((v, &bk), &sk) in row.iter_mut().zip(&b).zip(&s) {
                         let e = (*v + bk) * sk;
