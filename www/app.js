@@ -50,7 +50,8 @@ function onEngineEvent(ev) {
 
 function showInfo(info) {
   page.info = info;
-  $('backend').textContent = info.backend + (page.engine.where === 'worker' ? ' · in a worker thread' : ' · on the main thread');
+  const threadsNote = !info.isGpu && info.threads > 1 ? ` · ${info.threads} threads` : '';
+  $('backend').textContent = info.backend + threadsNote + (page.engine.where === 'worker' ? ' · in a worker thread' : ' · on the main thread');
   document.body.dataset.backend = info.isGpu ? 'webgpu' : 'cpu';
   document.body.dataset.backendWhy = info.choice?.why ?? '';
   document.body.dataset.engine = page.engine.where;

@@ -359,7 +359,8 @@ test('threads: cross-origin isolated, the CPU path runs one image on several Web
     console.log(`threads: ${a.why}`);
     check(a.isolated, 'the test server makes the page cross-origin isolated (COOP/COEP)');
     const n = Math.min(4, a.cores);
-    if (n > 1) check(a.why.includes(`${n} threads share each image`), `the CPU path runs on ${n} threads and says so`, a.why);
+    const label = await threaded.$eval('#backend', (e) => e.textContent);
+    if (n > 1) check(a.why.includes(`${n} threads share each image`) && label.includes(`${n} threads`), `the CPU path runs on ${n} threads and says so`, `${label}: ${a.why}`);
     else console.log('skip: one core, one thread');
     check(!/threads share/.test(b.why), '?threads=1 keeps the plain one-thread build', b.why);
     const grid = await pixels(one, 'grid');
