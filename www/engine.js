@@ -55,9 +55,7 @@ export class Engine {
   #recoverOnCpu = false; // test hook: the next rebuild after a loss takes the CPU
   #pool = null; // CPU helper workers (www/pool.js), when the model runs on the CPU
   #workers = 1; // workers asked for on the CPU
-  #GlowApp = null; // the wasm package's class (www/glow.js: the threaded or the plain build)
-  #threads = 1; // the CPU backend's threads (more than 1: the threaded build, no helpers)
-  #threadsWhy = null;
+  #wasm = null; // www/glow.js's { GlowApp, threads, why }: the threaded or the plain build
 
   constructor(emit) {
     this.#emit = emit;
@@ -144,7 +142,7 @@ export class Engine {
     this.#pool?.close();
     this.#pool = null;
     // the threaded build uses the cores itself; helpers would only compete with its pool
-    if (app.is_gpu() || this.#threads > 1 || this.#workers < 2 || typeof Worker === 'undefined') return;
+    if (app.is_gpu() || this.#wasm.threads > 1 || this.#workers < 2 || typeof Worker === 'undefined') return;
     this.#progress('workers', `Starting ${this.#workers - 1} more CPU workers…`);
     try {
       this.#pool = await Pool.start(bytes, this.#workers - 1);
@@ -163,11 +161,10 @@ export class Engine {
    * this throws. */
   async #load(bytes, mode = 'auto', workers = 1, threads = workers) {
     this.#progress('wasm', 'Starting WebAssembly…');
-    const wasm = await initWasm(threads);
-    [this.#GlowApp, this.#threads, this.#threadsWhy] = [wasm.GlowApp, wasm.threads, wasm.why];
+    this.#wasm = await initWasm(threads);
     const cpu = mode === 'cpu';
     this.#progress('device', cpu ? 'Building the model on the CPU…' : 'Opening WebGPU and uploading the weights…');
-    let next = await this.#GlowApp.load(bytes, cpu);
+    let next = await this.#wasm.GlowApp.load(bytes, cpu);
     let choice = { why: cpu ? 'asked for' : next.is_gpu() ? 'hardware' : 'no-webgpu' };
     if (mode === 'auto' && next.is_gpu() && next.is_software_adapter()) [next, choice] = await this.#probe(next, bytes);
     this.#workers = workers;
@@ -177,13 +174,13 @@ export class Engine {
     this.#mode = mode;
     this.#choice = choice;
     this.#attributes = null;
-    return describe(next, choice, this.#pool?.size ?? 1, this.#threadsWhy);
+    return describe(next, choice, this.#pool?.size ?? 1, this.#wasm.why);
   }
 
   /** A software WebGPU adapter: one face on the CPU and on it, timed; the faster one stays. */
   async #probe(gpu, bytes) {
     this.#progress('probe', 'The WebGPU adapter is a software renderer: timing one face on it and on the CPU…');
-    const cpu = await this.#GlowApp.load(bytes, true);
+    const cpu = await this.#wasm.GlowApp.load(bytes, true);
     const cpuMs = await timed(() => cpu.sample(1, 0.7, 1));
     const budget = probeBudget(cpuMs);
     const gpuRun = timed(() => gpu.sample(1, 0.7, 1)).catch(() => Infinity);
@@ -216,12 +213,12 @@ export class Engine {
   /** After a lost device: the same model on a new WebGPU device (or the CPU when that fails). */
   async #recover(reason) {
     this.#progress('recover', 'The WebGPU device was lost: rebuilding the model…');
-    const next = await this.#GlowApp.load(this.#bytes, this.#mode === 'cpu' || this.#recoverOnCpu);
+    const next = await this.#wasm.GlowApp.load(this.#bytes, this.#mode === 'cpu' || this.#recoverOnCpu);
     this.#recoverOnCpu = false;
     await this.#startPool(next, this.#bytes);
     this.#install(next);
     if (this.#attributes) next.load_attributes(this.#attributes);
-    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' }, this.#pool?.size ?? 1, this.#threadsWhy);
+    const info = describe(next, next.is_gpu() ? this.#choice : { why: 'lost' }, this.#pool?.size ?? 1, this.#wasm.why);
     this.#emit({ type: 'recovered', reason, info });
   }
 

@@ -1,24 +1,12 @@
-// Serves the repository root cross-origin isolated (COOP/COEP: ORT-web's wasm threads need it)
+// Serves the repository root cross-origin isolated (COOP/COEP: ORT-web's wasm threads and the
+// page's threaded build need it; tests/e2e/server.mjs)
 // and runs benches/web/ort.html in headless Chromium; prints a Markdown table. Needs
 // target/ort/face_b{1,16}.onnx (benches/torch/glow_torch.py --config face --what onnx) and
 // onnxruntime-web under target/ort-web (npm install --prefix target/ort-web onnxruntime-web).
-import { createReadStream, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
+import { staticServer } from '../../tests/e2e/server.mjs';
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-const root = process.cwd();
-const server = createServer((req, res) => {
-  const file = join(root, normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, ''));
-  let st = null;
-  try { st = statSync(file); } catch { st = null; }
-  if (!file.startsWith(root) || !st?.isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': st.size,
-    'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const server = await staticServer(); // cross-origin isolated
 const ctx = await chromium.launchPersistentContext(`/tmp/glow-ort-profile-${process.pid}`, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--no-first-run'] });
 const page = await ctx.newPage();

@@ -1,13 +1,12 @@
-// Runs benches/web/threads.html in headless Chromium against scripts/http-server.py (cross-origin
+// Runs benches/web/threads.html in headless Chromium against tests/e2e/server.mjs (cross-origin
 // isolated) and prints a Markdown table:
 //   node benches/web/threads-run.mjs ['model=target/bench-models/c32w512.safetensors&batches=1,16&rounds=5']
 // Needs the page's packages (scripts/build-page.sh).
-import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import { staticServer } from '../../tests/e2e/server.mjs';
 
-const port = 20000 + (process.pid % 20000);
-const server = spawn('scripts/http-server.py', [String(port), '--quiet'], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, 1000));
+const server = await staticServer(); // cross-origin isolated
+const port = server.address().port;
 const ctx = await chromium.launchPersistentContext(`/tmp/glow-threads-profile-${process.pid}`, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--no-first-run'] });
 try {
@@ -23,5 +22,5 @@ try {
   for (const x of r.results) console.log(`| ${x.batch} | ${names.map((k) => x.ms[k].toFixed(1)).join(' | ')} | ${x.same ? 'yes' : 'NO'} |`);
 } finally {
   await ctx.close();
-  server.kill();
+  server.close();
 }

@@ -3,10 +3,9 @@
 //!
 //! The CPU backend's parallel loops run on rayon natively, on [`web_pool`] in the page's
 //! threaded wasm build (feature `wasm-threads`, `src/web.rs`'s `startThreads`), and in order on
-//! one thread in the plain wasm build. Every loop is cut into tasks by its own sizes, never by
-//! the thread count, so results do not depend on where or on how many threads it runs.
-use std::sync::Mutex;
-
+//! one thread in the plain wasm build. A loop whose tasks' results are combined is cut by its
+//! own sizes, never by the thread count; only loops over independent pixels adapt their cut to
+//! it ([`pixels_per_task`]). So results do not depend on where or on how many threads it runs.
 #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
 pub mod web_pool;
 
@@ -81,7 +80,7 @@ pub fn par_chunks<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut 
             return;
         }
         web_threads! {
-            let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk).map(Mutex::new).collect();
+            let parts: Vec<std::sync::Mutex<&mut [T]>> = data.chunks_mut(chunk).map(std::sync::Mutex::new).collect();
             web_pool::run(parts.len(), &|i| f(i, &mut parts[i].lock().unwrap_or_else(|e| e.into_inner())));
             return;
         }
@@ -119,20 +118,16 @@ pub fn par_items<I: Send, R: Send>(items: Vec<I>, f: impl Fn(I) -> R + Sync + Se
 }
 
 /// `f` over `items` on the web pool, results in item order (each item and result in its own slot).
-#[allow(dead_code)] // only the threaded wasm build calls it
+#[cfg(all(target_arch = "wasm32", feature = "wasm-threads"))]
 fn par_slots<I: Send, R: Send>(items: Vec<I>, f: &(impl Fn(I) -> R + Sync)) -> Vec<R> {
+    use std::sync::Mutex;
     let n = items.len();
     let slots: Vec<Mutex<(Option<I>, Option<R>)>> = items.into_iter().map(|i| Mutex::new((Some(i), None))).collect();
-    let task = |i: usize| {
+    web_pool::run(n, &|i| {
         let mut s = slots[i].lock().unwrap_or_else(|e| e.into_inner());
         let item = s.0.take().expect("each task runs once");
         s.1 = Some(f(item));
-    };
-    web_threads! {
-        web_pool::run(n, &task);
-    }
-    #[cfg(not(all(target_arch = "wasm32", feature = "wasm-threads")))]
-    (0..n).for_each(task);
+    });
     slots.into_iter().map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()).1.expect("every task ran")).collect()
 }
 
