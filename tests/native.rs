@@ -7,6 +7,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 mod common;
 
+mod conv_cpu;
 mod grad_conv;
 mod grad_ops;
 mod hostile_weights;

@@ -88,6 +88,38 @@ pub fn par_chunks<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut 
     data.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
 }
 
+/// [`par_chunks`] whose tasks each borrow a part of `scratch` for their duration: `scratch` is
+/// cut into [`threads`] equal parts (no more run at once), so a task's scratch is one a task
+/// before it on this thread just left in cache. `f(index, chunk, part)`.
+pub fn par_chunks_scratch<T: Send, S: Send>(
+    data: &mut [T],
+    chunk: usize,
+    scratch: &mut [S],
+    f: impl Fn(usize, &mut [T], &mut [S]) + Sync + Send,
+) {
+    use std::sync::{Mutex, TryLockError};
+    if scratch.is_empty() {
+        return par_chunks(data, chunk, |i, c| f(i, c, &mut []));
+    }
+    let slots = threads().clamp(1, scratch.len());
+    let per = scratch.len() / slots;
+    let parts: Vec<Mutex<&mut [S]>> = scratch.chunks_mut(per).take(slots).map(Mutex::new).collect();
+    par_chunks(data, chunk, |i, c| {
+        // at most `threads()` tasks run at once, so one part is always free or about to be
+        let mut j = i;
+        loop {
+            match parts[j % parts.len()].try_lock() {
+                Ok(mut part) => return f(i, c, &mut part),
+                Err(TryLockError::Poisoned(e)) => return f(i, c, &mut e.into_inner()),
+                Err(TryLockError::WouldBlock) => {
+                    j += 1;
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    });
+}
+
 /// `f(0..n)` on all threads there are (one task per index; results in index order). `work`
 /// (elements touched in all) below [`PAR_MIN`] keeps it on one thread.
 pub fn par_map<R: Send>(n: usize, work: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {

@@ -10,35 +10,35 @@
 //!   `dW[t] = xᵀ·D[·, t]`: one GEMM of inner size `k·k·cout` where `cout` is small.
 //!
 //! Weight gradients are summed per fixed chunk of `WEIGHT_CHUNK` pixels, in chunk order: the
-//! result does not depend on the thread count.
-use super::{Conv2d, ConvBackwardData, ConvBackwardWeight, ConvParams, WEIGHT_CHUNK};
+//! result does not depend on the thread count. The forward pass is in `cpu_forward.rs`.
+use super::{ConvBackwardData, ConvBackwardWeight, ConvParams, WEIGHT_CHUNK};
 use crate::ops::{CpuCtx, Real};
 use crate::platform;
 
 /// Elements of an im2col / gather scratch per chunk of pixels (4 MiB of f32).
-const CHUNK_ELEMS: usize = 1 << 20;
+pub(super) const CHUNK_ELEMS: usize = 1 << 20;
 /// Pixels per parallel task of the gathers and elementwise loops.
-const TASK_PIXELS: usize = 256;
+pub(super) const TASK_PIXELS: usize = 256;
 
 #[derive(Clone, Copy)]
-struct Geo {
-    h: usize,
-    w: usize,
-    cin: usize,
-    cout: usize,
-    k: usize,
+pub(super) struct Geo {
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) cin: usize,
+    pub(super) cout: usize,
+    pub(super) k: usize,
     /// Weight rows per tap: `cin + edge`.
-    rows: usize,
+    pub(super) rows: usize,
     /// `k·k·rows`.
-    kk: usize,
-    np: usize,
-    stride: usize,
-    off: usize,
-    edge: bool,
+    pub(super) kk: usize,
+    pub(super) np: usize,
+    pub(super) stride: usize,
+    pub(super) off: usize,
+    pub(super) edge: bool,
 }
 
 impl Geo {
-    fn of(p: &ConvParams) -> Geo {
+    pub(super) fn of(p: &ConvParams) -> Geo {
         let (cin, k) = (p.cin as usize, p.k as usize);
         let rows = cin + p.edge as usize;
         Geo {
@@ -56,15 +56,15 @@ impl Geo {
         }
     }
     /// Image, row and column of pixel `o`.
-    fn pos(&self, o: usize) -> (usize, usize, usize) {
+    pub(super) fn pos(&self, o: usize) -> (usize, usize, usize) {
         (o / (self.w * self.h), (o / self.w) % self.h, o % self.w)
     }
     /// The pixel at `(y, x)` of image `b` if it is inside the image.
-    fn at(&self, b: usize, y: isize, x: isize) -> Option<usize> {
+    pub(super) fn at(&self, b: usize, y: isize, x: isize) -> Option<usize> {
         (y >= 0 && x >= 0 && (y as usize) < self.h && (x as usize) < self.w)
             .then(|| (b * self.h + y as usize) * self.w + x as usize)
     }
-    fn tap(&self, t: usize) -> (isize, isize) {
+    pub(super) fn tap(&self, t: usize) -> (isize, isize) {
         let half = (self.k / 2) as isize;
         ((t / self.k) as isize - half, (t % self.k) as isize - half)
     }
@@ -141,24 +141,27 @@ pub(crate) fn gemm_into<T: Real>(
 }
 
 /// Fills `patch` (whole rows of `g.kk`) with the im2col rows of pixels `start..`, in parallel.
-fn im2col<T: Real>(patch: &mut [T], start: usize, x: &[T], g: &Geo) {
+pub(super) fn im2col<T: Real>(patch: &mut [T], start: usize, x: &[T], g: &Geo) {
     let per = platform::pixels_per_task(patch.len() / g.kk.max(1), g.kk, TASK_PIXELS);
-    platform::par_chunks(patch, per * g.kk, |i, part| {
-        for (r, row) in part.chunks_exact_mut(g.kk).enumerate() {
-            let (b, yy, xx) = g.pos(start + i * per + r);
-            for (t, dst) in row.chunks_exact_mut(g.rows).enumerate() {
-                let (dy, dx) = g.tap(t);
-                let q = g.at(b, yy as isize + dy, xx as isize + dx);
-                match q {
-                    Some(q) => dst[..g.cin].copy_from_slice(&x[q * g.stride + g.off..q * g.stride + g.off + g.cin]),
-                    None => dst[..g.cin].iter_mut().for_each(|v| *v = T::zero()),
-                }
-                if g.edge {
-                    dst[g.cin] = if q.is_some() { T::zero() } else { T::one() };
-                }
+    platform::par_chunks(patch, per * g.kk, |i, part| im2col_rows(part, start + i * per, x, g));
+}
+
+/// [`im2col`] on this thread.
+pub(super) fn im2col_rows<T: Real>(patch: &mut [T], start: usize, x: &[T], g: &Geo) {
+    for (r, row) in patch.chunks_exact_mut(g.kk).enumerate() {
+        let (b, yy, xx) = g.pos(start + r);
+        for (t, dst) in row.chunks_exact_mut(g.rows).enumerate() {
+            let (dy, dx) = g.tap(t);
+            let q = g.at(b, yy as isize + dy, xx as isize + dx);
+            match q {
+                Some(q) => dst[..g.cin].copy_from_slice(&x[q * g.stride + g.off..q * g.stride + g.off + g.cin]),
+                None => dst[..g.cin].iter_mut().for_each(|v| *v = T::zero()),
+            }
+            if g.edge {
+                dst[g.cin] = if q.is_some() { T::zero() } else { T::one() };
             }
         }
-    });
+    }
 }
 
 /// Fills `d` (whole rows of `k·k·cout`) with the gradient gather `D[q, (t, co)] = dacc[q − d_t, co]`
@@ -188,87 +191,6 @@ fn weight_by_tap_output<T: Real>(wt: &[T], g: &Geo, out: &mut [T]) {
                 out[(t * g.cout + co) * g.cin + ci] = v;
             }
         }
-    }
-}
-
-impl Conv2d {
-    /// A plain 1x1 conv is one GEMM on the input itself (any channel slice); a 3x3 conv with fewer
-    /// outputs than inputs one GEMM against all taps then a parallel shift-and-add; otherwise
-    /// im2col in chunks and one GEMM per chunk. Then the epilogue and ReLU in one parallel pass.
-    pub fn cpu<T: Real>(&self, ctx: &mut CpuCtx<T>) {
-        let p = self.p;
-        let g = Geo::of(&p);
-        let mut ybuf = ctx.take(self.y);
-        let y = &mut ybuf[..g.np * g.cout];
-        if g.k == 1 && !g.edge && g.cin > 0 {
-            let (x, wt) = (ctx.get(self.x), ctx.param(&self.weight));
-            gemm_into((g.np, g.cout, g.cin), &x[g.off..], (g.stride, 1), wt, (g.cout, 1), y, g.cout, false, true);
-        } else if g.k == 3 && g.cout < g.cin {
-            let kc = 9 * g.cout;
-            let mut wa = ctx.scratch(g.cin * kc);
-            let mut z = ctx.scratch(g.np * kc);
-            let (x, wt) = (ctx.get(self.x), ctx.param(&self.weight));
-            // wa[ci, (t, co)] = W[t, ci, co]
-            for t in 0..9 {
-                for ci in 0..g.cin {
-                    let src = (t * g.rows + ci) * g.cout;
-                    wa[ci * kc + t * g.cout..ci * kc + (t + 1) * g.cout].copy_from_slice(&wt[src..src + g.cout]);
-                }
-            }
-            gemm_into((g.np, kc, g.cin), &x[g.off..], (g.stride, 1), &wa, (kc, 1), &mut z, kc, false, true);
-            let zr = &z;
-            let per = platform::pixels_per_task(g.np, g.cout, TASK_PIXELS);
-            platform::par_chunks(y, per * g.cout, |i, part| {
-                for (r, yo) in part.chunks_exact_mut(g.cout).enumerate() {
-                    let (b, yy, xx) = g.pos(i * per + r);
-                    yo.iter_mut().for_each(|v| *v = T::zero());
-                    for t in 0..9 {
-                        let (dy, dx) = g.tap(t);
-                        let add = match g.at(b, yy as isize + dy, xx as isize + dx) {
-                            Some(q) => &zr[q * kc + t * g.cout..q * kc + (t + 1) * g.cout],
-                            None if g.edge => &wt[(t * g.rows + g.cin) * g.cout..(t * g.rows + g.cin + 1) * g.cout],
-                            None => continue,
-                        };
-                        yo.iter_mut().zip(add).for_each(|(a, &b)| *a = *a + b);
-                    }
-                }
-            });
-            ctx.recycle(wa);
-            ctx.recycle(z);
-        } else {
-            let chunk = (CHUNK_ELEMS / g.kk.max(1)).clamp(1, g.np);
-            let mut patch = ctx.scratch(chunk * g.kk);
-            let x = if g.cin > 0 { ctx.get(self.x) } else { &[][..] };
-            let wt = ctx.param(&self.weight);
-            for start in (0..g.np).step_by(chunk) {
-                let m = chunk.min(g.np - start);
-                let pm = &mut patch[..m * g.kk];
-                im2col(pm, start, x, &g);
-                let ys = &mut y[start * g.cout..(start + m) * g.cout];
-                gemm_into((m, g.cout, g.kk), pm, (g.kk, 1), wt, (g.cout, 1), ys, g.cout, false, true);
-            }
-            ctx.recycle(patch);
-        }
-        if p.epilogue == 1 || p.relu == 1 {
-            let (b, s): (Vec<T>, Vec<T>) = if p.epilogue == 1 {
-                let b = ctx.param(self.bias.as_ref().expect("epilogue bias")).to_vec();
-                let l = ctx.param(self.logs.as_ref().expect("epilogue logs"));
-                (b, l.iter().map(|&l| (l * T::f(3.0)).exp()).collect())
-            } else {
-                (vec![T::zero(); g.cout], vec![T::one(); g.cout])
-            };
-            let relu = p.relu == 1;
-            let per = platform::pixels_per_task(g.np, g.cout, TASK_PIXELS);
-            platform::par_chunks(y, per * g.cout, |_, part| {
-                for row in part.chunks_exact_mut(g.cout) {
-                    for ((v, &bk), &sk) in row.iter_mut().zip(&b).zip(&s) {
-                        let e = (*v + bk) * sk;
-                        *v = if relu { e.max(T::zero()) } else { e };
-                    }
-                }
-            });
-        }
-        ctx.put(self.y, ybuf);
     }
 }
 

@@ -20,6 +20,7 @@
 use bytemuck::{Pod, Zeroable};
 
 mod cpu;
+mod cpu_forward;
 
 use super::{groups, uniform, CpuCtx, Real};
 use crate::ir::{Access, Bind, BufId, GpuCall, GpuCaps, Layout};
