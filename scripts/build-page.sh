@@ -45,10 +45,12 @@ bindgen "$target_dir/wasm32-unknown-unknown/release/glowgpu.wasm" www/pkg
 # pinned nightly of scripts/setup.sh), a shared memory imported from JS (rustc no longer asks
 # the linker for one by itself) of up to 4 GiB, as the plain build can grow to, and the TLS
 # symbols wasm-bindgen's thread setup needs. Its own target directory: other RUSTFLAGS and
-# another compiler would otherwise invalidate the plain build's dependencies.
+# another compiler would otherwise invalidate the plain build's dependencies. It also uses relaxed
+# SIMD (gemm's kernels multiply-add in one instruction: vendor/gemm-f32), which www/glow.js
+# checks the browser has before it picks this build; the plain build stays on SIMD128 alone.
 rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 \
   || { echo "build-page: toolchain $NIGHTLY not installed (run scripts/setup.sh)" >&2; exit 2; }
-flags="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals"
+flags="-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals"
 for a in --shared-memory --import-memory --max-memory=4294967296 \
   --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base; do
   flags="$flags -C link-arg=$a"

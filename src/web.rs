@@ -119,7 +119,7 @@ impl GlowApp {
         };
         let (backend, is_gpu, software) = match model.backend().gpu() {
             Some(g) => (describe_adapter(&g.info), true, is_software(&g.info)),
-            None => (format!("CPU (f32, wasm{})", if simd() { " SIMD128" } else { "" }), false, false),
+            None => (format!("CPU (f32, wasm{})", simd_label()), false, false),
         };
         Ok(GlowApp {
             model: RefCell::new(Some(model)),
@@ -478,6 +478,16 @@ async fn gpu_model(cfg: &GlowConfig, params: &Params) -> crate::Result<(Model, E
 /// Whether the module was built with `+simd128` (`.cargo/config.toml`).
 const fn simd() -> bool {
     cfg!(target_feature = "simd128")
+}
+
+/// The module's SIMD, as the page names it: the threaded build adds relaxed SIMD's fused
+/// multiply-add (`scripts/build-page.sh`, `vendor/gemm-f32`).
+const fn simd_label() -> &'static str {
+    match (simd(), cfg!(target_feature = "relaxed-simd")) {
+        (true, true) => " SIMD128 + relaxed SIMD",
+        (true, false) => " SIMD128",
+        (false, _) => "",
+    }
 }
 
 /// Turns on gemm's SIMD128 kernels (it leaves them off by default in wasm) when the module is

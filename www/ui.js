@@ -87,7 +87,7 @@ export function backendReason(info, { forced, where, whyMain }) {
     why = forced === 'gpu' ? 'WebGPU was asked for (?gpu=1).' : 'A hardware WebGPU adapter.';
   }
   if (!info.isGpu) why += info.simd ? ' WebAssembly SIMD128 is on.' : ' Built without SIMD128.';
-  if (!info.isGpu && info.threads > 1) why += ` ${info.threads} threads share each image (WebAssembly threads).`;
+  if (!info.isGpu && info.threads > 1) why += ` ${info.threads} threads share each image (WebAssembly threads, relaxed SIMD).`;
   else if (!info.isGpu && info.threadsWhy && info.threadsWhy !== 'one thread asked for') why += ` One thread per worker: ${info.threadsWhy}.`;
   if (info.workers > 1) why += ` The batch is split over ${info.workers} workers.`;
   if (where === 'main') notice += ` The model runs on the main thread (${whyMain}): the page may pause during long jobs.`;

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-CONFIGS = {"face": (64, 4, 128), "w512": (32, 3, 512)}
+CONFIGS = {"face": (64, 4, 128), "w512": (32, 3, 512), "w128": (32, 3, 128)}
 LOGSCALE = 3.0
 
 

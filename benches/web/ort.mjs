@@ -2,10 +2,10 @@
 // cross-origin isolated by benches/web/ort-run.mjs) on the same architecture, the face model
 // 64x64x3 L4 K8 w128 (ORT runs benches/torch's ONNX export, random weights: speed does not depend
 // on them). One session, interleaved rounds, ms per sample call of n images. Query: batches,
-// rounds, onnx (target/ort/<onnx>_b<n>.onnx: face, w512), model (glowgpu's, same architecture).
+// rounds, onnx (target/ort/<onnx>_b<n>.onnx: face, w512, w128), model (glowgpu's, same architecture).
 // glowgpu runs three ways: the plain build on this page's thread, the same with the batch split
 // over a helper worker (www/pool.js), and the threaded build (www/pkg-threads/: 2 WebAssembly
-// threads) in the page's own model worker (www/client.js, as the page runs it).
+// threads, relaxed SIMD) in the page's own model worker (www/client.js, as the page runs it).
 import * as ort from '../../target/ort-web/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 import { startEngine } from '../../www/client.js';
 import { initWasm } from '../../www/glow.js';
@@ -49,7 +49,7 @@ async function main() {
       'ORT-web wasm, 2 threads': async () => sess.run(feeds()),
       'glowgpu SIMD128, 1 worker': (s) => app.sample(n, T, s),
       'glowgpu SIMD128, 2 workers': (s) => (n > 1 ? pool.decode(n, len, (st, c) => app.sample_latents(st, c, T, s), (f, c) => app.decode_many(f, c)) : app.sample(n, T, s)),
-      'glowgpu SIMD128, 2 wasm threads': (s) => threaded.call('sample', n, T, s),
+      'glowgpu SIMD128 + relaxed, 2 wasm threads': (s) => threaded.call('sample', n, T, s),
     };
     const names = Object.keys(runs);
     for (const k of names) await runs[k](1); // warm-up

@@ -349,7 +349,7 @@ test('without WebGPU the page runs on the CPU by itself and says so', async () =
 const about = (page) => page.evaluate(() => ({ why: document.getElementById('backend-why').textContent,
   isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
 
-test('threads: cross-origin isolated, the CPU path runs one image on several WebAssembly threads, with the same images as one thread; not isolated, the plain build says why', async () => {
+test('threads: cross-origin isolated, the CPU path runs one image on several WebAssembly threads, with the images of one thread up to FMA rounding; not isolated, the plain build says why, with the same images', async () => {
   const plainServer = await staticServer({ isolated: false });
   const context = await launch('threads');
   try {
@@ -363,8 +363,14 @@ test('threads: cross-origin isolated, the CPU path runs one image on several Web
     if (n > 1) check(a.why.includes(`${n} threads share each image`) && label.includes(`${n} threads`), `the CPU path runs on ${n} threads and says so`, `${label}: ${a.why}`);
     else console.log('skip: one core, one thread');
     check(!/threads share/.test(b.why), '?threads=1 keeps the plain one-thread build', b.why);
+    // the threaded build multiplies-adds in one rounding (relaxed SIMD), the plain one in two: the
+    // same images up to that, a value at most one level apart here and there
     const grid = await pixels(one, 'grid');
-    check(spread(grid) > 2 && differing(await pixels(threaded, 'grid'), grid) === 0, 'the sample grid is the same on threads and on one thread');
+    const onThreads = await pixels(threaded, 'grid');
+    const far = onThreads.reduce((m, v, i) => Math.max(m, Math.abs(v - grid[i])), 0);
+    const apart = differing(onThreads, grid);
+    console.log(`threads: ${apart} of ${grid.length} grid values differ from one thread's, by up to ${far}`);
+    check(spread(grid) > 2 && far <= 1 && apart <= grid.length / 1000, 'the sample grid on threads is the one-thread grid up to fused multiply-add rounding', `${apart} values differ, by up to ${far}`);
     // encoding (actnorm statistics, the inverse flow, bits/dim) on threads too: an exact round trip
     const cfg = await modelConfig(threaded);
     await encodePhoto(threaded, testPhoto(cfg));
