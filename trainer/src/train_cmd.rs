@@ -4,20 +4,18 @@
 //! global batch and the gradients are averaged across ranks (`dist`).
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use glowgpu::ops::optim::OptConfig;
 use glowgpu::platform::block_on;
 use glowgpu::train::Trainer;
 use glowgpu::{AnyBackend, Backend, CpuBackend, GpuBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Checkpoint};
-use crate::data::{self, DataSpec, Dataset};
+use crate::data::{self, Dataset};
 use crate::dist::{self, Comm};
-use crate::run_setup::{load_resume, load_warm, new_trainer, open_log, save_last, DistSteps};
+use crate::run_setup::{open_log, prepare, save_last, DistSteps, Run};
 use crate::{fsutil, grid, plot, run_checks, BackendKind, DataArgs};
 
 /// `--backward`: see [`glowgpu::train::Mode`].
@@ -223,95 +221,12 @@ fn open_gpu(comm: &dyn Comm) -> Result<GpuBackend> {
     Ok(block_on(GpuBackend::new())?)
 }
 
-fn spec(a: &TrainArgs, split: &str) -> DataSpec {
-    DataSpec {
-        root: a.data.data.clone(),
-        csv: a.data.split_csv.clone(),
-        split: split.into(),
-        size: a.image_size,
-        channels: a.channels,
-        pad: a.data.pad,
-        label_column: a.label_column.clone(),
-    }
-}
-
-/// Opens a split and decodes every image once (`Dataset::scan`), naming those left out.
-fn open_scanned(a: &TrainArgs, split: &str, verbose: bool) -> Result<Dataset> {
-    let mut ds = Dataset::open(spec(a, split))?;
-    let dropped = ds.scan(a.data.loader_threads, a.skip_bad_images)?;
-    if verbose && !dropped.is_empty() {
-        eprintln!("warning: {} {split} image(s) left out (--skip-bad-images {}):", dropped.len(), a.skip_bad_images);
-        for (_, e) in &dropped {
-            eprintln!("  {e}");
-        }
-    }
-    Ok(ds)
-}
-
 fn train<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<()> {
     let (rank, world) = (comm.rank(), comm.size());
     // rank 0 owns the run folder: checkpoints, log, plots, sample grids, the EMA and the final model
     let lead = rank == 0;
-    run_checks::check_flags(&a)?;
-    // the model the flags describe, checked before any image is read or anything allocated
-    let flags0 = run_checks::flag_config(&a, 0);
-    flags0.validate().context("the model flags")?;
-    run_checks::check_host_memory(&a, &flags0, a.batch / world.max(1))?;
-    let _lock = if lead {
-        std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-        Some(fsutil::lock_run_folder(&a.out)?)
-    } else {
-        None
-    };
-    let train_set = Arc::new(open_scanned(&a, "train", lead)?);
-    let test_set = if lead && a.data.split_csv.is_some() { Some(open_scanned(&a, "test", lead)?) } else { None };
-    if train_set.len() < a.batch {
-        bail!("{} training images, fewer than one batch of {}", train_set.len(), a.batch);
-    }
-    if !a.batch.is_multiple_of(world) {
-        bail!("--batch {} (the global batch) must be a multiple of the {world} ranks", a.batch);
-    }
-    let local = a.batch / world;
-    let steps_per_epoch = (train_set.len() / a.batch) as u64;
-    let mut a = a;
-    if let Some(e) = a.epochs {
-        a.steps = e.checked_mul(steps_per_epoch).context("--epochs times the steps per epoch overflows")?;
-    }
+    let Run { a, cfg, seed, mut trainer, mut batches, train_set, test_set, local, _lock } = prepare(a, backend, comm)?;
     let ck_path = a.out.join("checkpoint.safetensors");
-    let resume = load_resume(&a, comm, &ck_path)?;
-    // --init-weights: the run's architecture and first weights come from a weights file (also
-    // what a resumed warm-started run is checked against)
-    let warm = load_warm(&a, lead && resume.is_none())?;
-    let n_classes = train_set.labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| *m as usize + 1));
-    let flags_cfg = match &warm {
-        Some((c, _)) => c.clone(),
-        None => run_checks::flag_config(&a, n_classes),
-    };
-    let (cfg, seed) = match &resume {
-        Some(ck) => {
-            run_checks::check_resume(&ck.cfg, ck.seed, &flags_cfg, a.seed, &a.out)?;
-            (ck.cfg.clone(), ck.seed)
-        }
-        None => (flags_cfg, a.seed),
-    };
-    cfg.validate()?;
-    cfg.check_batch(local).context("--batch")?;
-    let decay = 1.0 - 1.0 / (steps_per_epoch as f64 * a.ema_epochs.unwrap_or(a.polyak_epochs)).max(1.0);
-    let mut opt = OptConfig::official(a.lr, steps_per_epoch, a.polyak_epochs, a.warmup);
-    opt.max_norm = a.max_grad_norm;
-    // the EMA is rank 0's: the other ranks skip its update
-    opt.ema_decay = lead.then_some(decay as f32);
-    let (mut trainer, mut batches) = new_trainer(&a, &cfg, seed, opt, backend, comm, resume, warm, &train_set)?;
-    trainer.mode = match (a.reversible, a.backward) {
-        (true, _) | (false, Backward::Reversible) => glowgpu::train::Mode::Reversible,
-        (false, Backward::Stored) => glowgpu::train::Mode::Stored,
-        (false, Backward::Nets) => glowgpu::train::Mode::KeepNets,
-    };
-    trainer.weight_y = a.weight_y;
-    // this rank's images are [rank·local, (rank + 1)·local) of each global batch: the same
-    // dequantisation noise and flips as in one batch of all ranks' images
-    trainer.noise_base =
-        (rank * local).checked_mul(cfg.dims()).and_then(|v| u32::try_from(v).ok()).context("global batch too large")?;
     let log_path = a.out.join("log.csv");
     let mut log = if lead { Some(open_log(&log_path, trainer.t)?) } else { None };
     let shard = rank * local..(rank + 1) * local;
