@@ -149,6 +149,16 @@ export function spread(px) {
 }
 
 export const differing = (a, b) => a.reduce((k, v, i) => k + (v !== b[i] ? 1 : 0), 0);
+/** Two renderings of the same images by the two wasm builds: the threaded build's multiply-add
+ * rounds once (relaxed SIMD), the plain build's twice, so now and then a value lands in the next
+ * bin of the model's `n_bits` (2^(8 - n_bits) byte levels). `ok`: nothing further apart than one
+ * bin, and at most 0.1% of the values apart at all. */
+export function sameUpToFma(a, b, nBits) {
+  const bin = 2 ** (8 - nBits);
+  const far = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  const apart = differing(a, b);
+  return { ok: far <= bin && apart <= a.length / 1000, text: `${apart} of ${a.length} values differ, by up to ${far} (one bin: ${bin})` };
+}
 export const meanAbsDiff = (a, b) => a.reduce((k, v, i) => k + (i % 4 === 3 ? 0 : Math.abs(v - b[i])), 0) / (a.length * 0.75);
 
 /** The encode panel's input and reconstruction: values outside decode's one bin below x. */
