@@ -94,6 +94,12 @@ fn step_label(v: f64) -> String {
     }
 }
 
+/// The smallest of 1, 2 and 5 times a power of ten that is at least `raw`.
+fn nice_tick(raw: f64) -> f64 {
+    let mag = 10f64.powf(raw.max(1.0).log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|&v| v >= raw).unwrap_or(10.0 * mag)
+}
+
 /// Train bpd and test bpd against the step.
 pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
     let text_in = std::fs::read_to_string(csv)?;
@@ -118,11 +124,17 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
     if finite.is_empty() {
         return crate::fsutil::save_png(out, &img);
     }
-    let xmax = finite.iter().map(|p| p.0).fold(1.0, f64::max);
-    let mut ys: Vec<f64> = finite.iter().map(|p| p.1).collect();
+    let last = finite.iter().map(|p| p.0).fold(1.0, f64::max);
+    let xtick = nice_tick(last / 4.0);
+    let xmax = xtick * (last / xtick).ceil();
+    let mut ys: Vec<f64> = train.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
     ys.sort_by(f64::total_cmp);
-    // the top 2% of values (the first steps) would flatten the rest
-    let (ymin, ymax) = (ys[0], ys[(ys.len() * 98 / 100).min(ys.len() - 1)].max(ys[0] + 1e-3));
+    // the top 2% of the train batches (the first steps) would flatten the rest; every test figure
+    // stays in range (a log whose early segments kept only those has them above every batch)
+    let train_top = ys.get((ys.len() * 98 / 100).min(ys.len().saturating_sub(1))).copied();
+    let test_top = test.iter().map(|p| p.1).filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+    let ymin = finite.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let ymax = train_top.unwrap_or(f64::NEG_INFINITY).max(test_top).max(ymin + 1e-3);
     let (pw, ph) = ((w - left - right) as f64, (h - top - bottom) as f64);
     let px = |x: f64, y: f64| -> (i64, i64) {
         (left + (x / xmax * pw) as i64, top + ((1.0 - (y.min(ymax) - ymin) / (ymax - ymin)) * ph) as i64)
@@ -140,7 +152,9 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
             put(&mut img, left - dx, yy, [0, 0, 0]);
         }
         text(&mut img, 4, yy - 5, &format!("{yv:.2}"));
-        let xv = xmax * t as f64 / 4.0;
+    }
+    for t in 0..=(xmax / xtick).round() as usize {
+        let xv = xtick * t as f64;
         let (xx, _) = px(xv, ymin);
         for dy in 0..6 {
             put(&mut img, xx, h - bottom + dy, [0, 0, 0]);
@@ -187,5 +201,35 @@ mod tests {
         // two test points and the legend's marker, 5x5 pixels each
         assert_eq!(red, 3 * 25, "two test points drawn");
         assert!(img.pixels().filter(|p| p.0 == [120, 160, 230]).count() > 50, "train curve drawn");
+    }
+
+    #[test]
+    fn step_ticks_are_round() {
+        assert_eq!(super::nice_tick(26_294.0 / 4.0), 10_000.0);
+        assert_eq!(super::nice_tick(4_000.0 / 4.0), 1_000.0);
+        assert_eq!(super::nice_tick(100.0 / 4.0), 50.0);
+        assert_eq!(super::nice_tick(0.1), 1.0);
+    }
+
+    #[test]
+    fn keeps_test_figures_above_the_batches_in_range() {
+        // early segments whose log kept only test figures (2.9, 2.8), then batches between 2 and 2.5
+        let dir = std::env::temp_dir().join(format!("glow-plot-hist-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = dir.join("log.csv");
+        let mut s = String::from("step,batches,train_bpd,grad_norm,test_bpd,elapsed_s\n");
+        s += "100,100,,,2.900,\n200,200,,,2.800,\n";
+        for i in 201..=400 {
+            s += &format!("{i},{i},{:.3},1.0,,0\n", 2.0 + (i % 7) as f64 / 14.0);
+        }
+        std::fs::write(&csv, s).unwrap();
+        let out = dir.join("bpd.png");
+        super::plot_log(&csv, &out).unwrap();
+        let img = image::open(&out).unwrap().to_rgb8();
+        // the rows of the red squares left of the legend: two figures at two heights
+        let rows: std::collections::BTreeSet<u32> =
+            img.enumerate_pixels().filter(|(x, _, p)| *x < 400 && p.0 == [200, 40, 40]).map(|(_, y, _)| y).collect();
+        assert_eq!(rows.len(), 10, "two test squares of 5 rows each, at different heights: {rows:?}");
+        assert!(*rows.first().unwrap() >= 28, "the highest figure is drawn at the top of the plot, not above it");
     }
 }
