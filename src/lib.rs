@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod flow;
 pub mod graph;
+pub mod grow;
 pub mod ir;
 pub mod latent;
 pub mod layers;

@@ -10,6 +10,7 @@ mod common;
 mod conv_cpu;
 mod grad_conv;
 mod grad_ops;
+mod grow;
 mod hostile_weights;
 mod householder_ops;
 mod invconv_ops;

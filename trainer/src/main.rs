@@ -126,6 +126,25 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A larger model that computes what the given one does (`glowgpu::grow`: new flow steps at
+    /// the end of every level, each a channel reversal, in pairs; wider coupling nets whose new
+    /// channels start with zero outgoing weights), written as f32 weights to warm-start training
+    /// from (`train --init-weights`). Also takes a run's checkpoint (its EMA weights).
+    Grow {
+        #[arg(long)]
+        weights: PathBuf,
+        /// Flow steps per level of the grown model (the model's plus an even number; default: the model's).
+        #[arg(long)]
+        depth: Option<usize>,
+        /// Coupling-net width of the grown model (default: the model's).
+        #[arg(long)]
+        width: Option<usize>,
+        /// Seed of the new weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Rewrites weights for the page (optionally as f16, halving the download). Also takes a run's
     /// `checkpoint.safetensors` (while it trains, say): its EMA weights, or with --raw the current ones.
     Export {
@@ -272,6 +291,24 @@ fn main() -> Result<()> {
             let imgs = block_on(m.sample(n, temperature, seed, labels.as_deref()))?;
             grid::save_grid(&out, &imgs, n, m.config())?;
             eprintln!("wrote {}", out.display());
+            Ok(())
+        }
+        Cmd::Grow { weights, depth, width, seed, out } => {
+            let (cfg, params) = load_weights_or_checkpoint(&weights, false)?;
+            let (depth, width) = (depth.unwrap_or(cfg.depth), width.unwrap_or(cfg.hidden));
+            let (grown, gp) = glowgpu::grow::grow(&cfg, &params, depth, width, seed)?;
+            let bytes = save_weights_as(&grown, &gp, WeightDtype::F32)?;
+            fsutil::write_atomic(&out, &bytes)?;
+            let count = |p: &glowgpu::Params| p.map.values().map(|t| t.data.len()).sum::<usize>();
+            eprintln!(
+                "wrote {}: K = {} -> {depth}, width {} -> {width}, {} -> {} parameters ({} bytes)",
+                out.display(),
+                cfg.depth,
+                cfg.hidden,
+                count(&params),
+                count(&gp),
+                bytes.len()
+            );
             Ok(())
         }
         Cmd::Export { weights, out, f16, raw } => {
