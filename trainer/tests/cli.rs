@@ -100,6 +100,26 @@ fn resume_is_exact_and_outputs_load() {
     assert_eq!(glowgpu::load_weights(&std::fs::read(&from_ck).unwrap()).unwrap(), wa, "checkpoint EMA export");
     trainer(&["export", "--weights", ck.to_str().unwrap(), "--out", from_ck.to_str().unwrap(), "--raw"]);
     assert_ne!(glowgpu::load_weights(&std::fs::read(&from_ck).unwrap()).unwrap(), wa, "--raw exports the EMA");
+    // grown from the checkpoint: the same bits/dim, and training warm-starts from it
+    let grown = root.join("grown.safetensors");
+    let gs = grown.to_str().unwrap();
+    trainer(&["grow", "--weights", ck.to_str().unwrap(), "--depth", "4", "--width", "12", "--out", gs]);
+    let (gc, _) = glowgpu::load_weights(&std::fs::read(&grown).unwrap()).unwrap();
+    assert_eq!((gc.depth, gc.hidden), (4, 12));
+    let ev_grown = trainer(&["eval", "--weights", gs, "--data", ds, "--batch", "4", "--backend", "cpu"]);
+    let line = |t: &str| t.lines().find(|l| l.starts_with("bits/dim")).map(str::to_string);
+    assert!(line(&ev).is_some(), "{ev}");
+    assert_eq!(line(&ev_grown), line(&ev), "the grown model's bits/dim");
+    let mut warm =
+        train_args(ds, root.join("g").to_str().unwrap(), "2").iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    warm.extend(["--init-weights".to_string(), gs.to_string()]);
+    let warm: Vec<&str> = warm.iter().map(String::as_str).collect();
+    assert!(trainer(&warm).contains("warm start from"));
+    let odd = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["grow", "--weights", ws, "--depth", "3", "--out", gs])
+        .output()
+        .unwrap();
+    assert!(!odd.status.success() && String::from_utf8_lossy(&odd.stderr).contains("must be even"));
     let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
         .args(["export", "--weights", ws, "--out", from_ck.to_str().unwrap(), "--raw"])
         .output()
