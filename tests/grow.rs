@@ -117,7 +117,7 @@ fn training_moves_the_new_weights() {
 fn bad_requests_are_refused_with_their_reason() {
     let c = cfg(Coupling::Affine, Permutation::Invconv);
     let p = perturbed(&c, 7, 0.05);
-    let err = |r: glowgpu::Result<(GlowConfig, Params)>| r.err().expect("refused").to_string();
+    let err = |r: glowgpu::Result<(GlowConfig, Params)>| r.expect_err("refused").to_string();
     assert!(err(grow(&c, &p, 3, 6, 0)).contains("must be even"));
     assert!(err(grow(&c, &p, 1, 6, 0)).contains("at least"));
     assert!(err(grow(&c, &p, 2, 4, 0)).contains("at least"));
