@@ -94,10 +94,24 @@ fn step_label(v: f64) -> String {
     }
 }
 
-/// The smallest of 1, 2 and 5 times a power of ten that is at least `raw`.
+/// The smallest of 1, 2 and 5 times a power of ten that is at least `raw` (> 0).
+fn nice_step(raw: f64) -> f64 {
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|&v| v >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag)
+}
+
+/// The step axis's tick spacing: a round number of steps, at least 1.
 fn nice_tick(raw: f64) -> f64 {
-    let mag = 10f64.powf(raw.max(1.0).log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|&v| v >= raw).unwrap_or(10.0 * mag)
+    nice_step(raw.max(1.0))
+}
+
+/// Round bits/dim ticks inside [lo, hi] (3-6 of them, at multiples of 1, 2 or 5 times a power of
+/// ten) and the decimals their labels need.
+fn y_ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
+    let tick = nice_step((hi - lo) / 4.0);
+    let decimals = (-tick.log10().floor()).max(0.0) as usize;
+    let ticks = ((lo / tick).ceil() as i64..=(hi / tick + 1e-9).floor() as i64).map(|k| k as f64 * tick).collect();
+    (ticks, decimals)
 }
 
 /// Train bpd and test bpd against the step.
@@ -145,13 +159,13 @@ pub fn plot_log(csv: &Path, out: &Path) -> Result<()> {
     for i in 0..=(h - top - bottom) {
         put(&mut img, left, top + i, [0, 0, 0]);
     }
-    for t in 0..=4 {
-        let yv = ymin + (ymax - ymin) * t as f64 / 4.0;
+    let (yticks, decimals) = y_ticks(ymin, ymax);
+    for yv in yticks {
         let (_, yy) = px(0.0, yv);
         for dx in 0..6 {
             put(&mut img, left - dx, yy, [0, 0, 0]);
         }
-        text(&mut img, 4, yy - 5, &format!("{yv:.2}"));
+        text(&mut img, 4, yy - 5, &format!("{yv:.decimals$}"));
     }
     for t in 0..=(xmax / xtick).round() as usize {
         let xv = xtick * t as f64;
@@ -209,6 +223,15 @@ mod tests {
         assert_eq!(super::nice_tick(4_000.0 / 4.0), 1_000.0);
         assert_eq!(super::nice_tick(100.0 / 4.0), 50.0);
         assert_eq!(super::nice_tick(0.1), 1.0);
+        // bits/dim ticks are round numbers inside the range, whatever its ends
+        let (t, d) = super::y_ticks(1.2917, 1.6803);
+        assert_eq!((t.len(), d), (4, 1));
+        for (v, want) in t.iter().zip([1.3, 1.4, 1.5, 1.6]) {
+            assert!((v - want).abs() < 1e-12, "{t:?}");
+        }
+        let (t, d) = super::y_ticks(1.4121, 1.4302);
+        assert_eq!(d, 3);
+        assert!(t.len() >= 3 && t.iter().all(|v| (1.4121..=1.4302).contains(v)), "{t:?}");
     }
 
     #[test]
