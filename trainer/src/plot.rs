@@ -105,13 +105,24 @@ fn nice_tick(raw: f64) -> f64 {
     nice_step(raw.max(1.0))
 }
 
-/// Round bits/dim ticks inside [lo, hi] (3-6 of them, at multiples of 1, 2 or 5 times a power of
-/// ten) and the decimals their labels need.
+/// Round bits/dim ticks inside [lo, hi] (multiples of 1, 2 or 5 times a power of ten; at least 3
+/// of them, at most 8) and the decimals their labels need.
 fn y_ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
-    let tick = nice_step((hi - lo) / 4.0);
+    let ticks_of = |tick: f64| -> Vec<f64> {
+        ((lo / tick - 1e-9).ceil() as i64..=(hi / tick + 1e-9).floor() as i64).map(|k| k as f64 * tick).collect()
+    };
+    let mut tick = nice_step((hi - lo) / 4.0);
+    while ticks_of(tick).len() < 3 {
+        // the next smaller round spacing: 5 -> 2 -> 1 -> 0.5 times the power of ten
+        let mag = 10f64.powf(tick.log10().floor());
+        tick = match (tick / mag).round() as i64 {
+            1 => 0.5 * mag,
+            2 => mag,
+            _ => 2.0 * mag,
+        };
+    }
     let decimals = (-tick.log10().floor()).max(0.0) as usize;
-    let ticks = ((lo / tick).ceil() as i64..=(hi / tick + 1e-9).floor() as i64).map(|k| k as f64 * tick).collect();
-    (ticks, decimals)
+    (ticks_of(tick), decimals)
 }
 
 /// Train bpd and test bpd against the step.
@@ -232,6 +243,17 @@ mod tests {
         let (t, d) = super::y_ticks(1.4121, 1.4302);
         assert_eq!(d, 3);
         assert!(t.len() >= 3 && t.iter().all(|v| (1.4121..=1.4302).contains(v)), "{t:?}");
+        // a range whose quarter rounds up to 0.5 would get one tick (1.5): it steps down to 0.2
+        let (t, d) = super::y_ticks(1.05, 1.89);
+        assert_eq!(d, 1);
+        for (v, want) in t.iter().zip([1.2, 1.4, 1.6, 1.8]) {
+            assert!((v - want).abs() < 1e-12, "{t:?}");
+        }
+        assert_eq!(t.len(), 4, "{t:?}");
+        for (lo, hi) in [(0.0, 1e-3), (1.0, 1.2501), (2.0, 9.0), (1.41, 1.4121)] {
+            let n = super::y_ticks(lo, hi).0.len();
+            assert!((3..=8).contains(&n), "{lo}..{hi}: {n} ticks");
+        }
     }
 
     #[test]
