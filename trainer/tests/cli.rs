@@ -129,6 +129,45 @@ fn resume_is_exact_and_outputs_load() {
     );
 }
 
+/// `scripts/ck-ema-as-raw.py` (a warm start's starting point with the optimizer's state kept): the
+/// rewritten checkpoint's raw weights and EMA are both the original EMA rounded to f16, and the
+/// run resumes from it at the checkpoint's step.
+#[test]
+fn ck_ema_as_raw_keeps_the_step_and_starts_at_the_f16_ema() {
+    let root = tmp("ema-as-raw");
+    let data = root.join("data");
+    dataset(&data);
+    let (a, b) = (root.join("a"), root.join("b"));
+    let (ds, as_) = (data.to_str().unwrap(), a.to_str().unwrap());
+    trainer(&train_args(ds, as_, "3"));
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::copy(a.join("log.csv"), b.join("log.csv")).unwrap();
+    let (ck, ck_b) = (a.join("checkpoint.safetensors"), b.join("checkpoint.safetensors"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ck-ema-as-raw.py");
+    let out = Command::new("python3").arg(&script).arg(&ck).arg(&ck_b).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let export = |src: &Path, name: &str, flags: &[&str]| {
+        let dst = root.join(name);
+        let mut args = vec!["export", "--weights", src.to_str().unwrap(), "--out", dst.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        trainer(&args);
+        glowgpu::load_weights(&std::fs::read(&dst).unwrap()).unwrap()
+    };
+    let ema_f16 = export(&ck, "ema16.safetensors", &["--f16"]);
+    let raw = export(&ck, "raw.safetensors", &["--raw"]);
+    assert_ne!(raw, ema_f16, "the original checkpoint's raw weights are not its EMA");
+    assert_eq!(export(&ck_b, "b_raw.safetensors", &["--raw"]), ema_f16, "raw weights = f16(EMA)");
+    assert_eq!(export(&ck_b, "b_ema.safetensors", &[]), ema_f16, "EMA = f16(EMA)");
+    let mut resume = train_args(ds, b.to_str().unwrap(), "5");
+    resume.push("--resume");
+    assert!(trainer(&resume).contains("resuming at step 3"));
+    let bad = Command::new("python3").arg(&script).arg(root.join("ema16.safetensors")).arg(root.join("x")).output();
+    let bad = bad.unwrap();
+    assert!(
+        !bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("not a glowgpu training checkpoint")
+    );
+}
+
 #[test]
 fn bad_data_gives_a_clear_error() {
     let root = tmp("bad");
