@@ -161,8 +161,8 @@ fn ck_ema_as_raw_keeps_the_step_and_starts_at_the_f16_ema() {
     let mut resume = train_args(ds, b.to_str().unwrap(), "5");
     resume.push("--resume");
     assert!(trainer(&resume).contains("resuming at step 3"));
-    let bad = Command::new("python3").arg(&script).arg(root.join("ema16.safetensors")).arg(root.join("x")).output();
-    let bad = bad.unwrap();
+    let bad =
+        Command::new("python3").arg(&script).arg(root.join("ema16.safetensors")).arg(root.join("x")).output().unwrap();
     assert!(
         !bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("not a glowgpu training checkpoint")
     );
