@@ -168,6 +168,70 @@ fn ck_ema_as_raw_keeps_the_step_and_starts_at_the_f16_ema() {
     );
 }
 
+/// `scripts/opt-carry.py`: Adamax's accumulators saved beside the shipped f16 EMA weights (as
+/// bf16) and loaded back into a run folder give a checkpoint at the original step whose raw weights
+/// and EMA are the shipped weights, `opt.m` zero and `opt.v` the original rounded to bf16; the run
+/// resumes from it. A carry for other weights, weights that are not the checkpoint's f16 EMA and
+/// an occupied run folder are refused.
+#[test]
+fn opt_carry_restores_the_step_and_the_accumulators() {
+    let root = tmp("opt-carry");
+    let data = root.join("data");
+    dataset(&data);
+    let a = root.join("a");
+    let ds = data.to_str().unwrap();
+    trainer(&train_args(ds, a.to_str().unwrap(), "3"));
+    let ck = a.join("checkpoint.safetensors");
+    let (w16, raw16) = (root.join("w16.safetensors"), root.join("raw16.safetensors"));
+    trainer(&["export", "--weights", ck.to_str().unwrap(), "--f16", "--out", w16.to_str().unwrap()]);
+    trainer(&["export", "--weights", ck.to_str().unwrap(), "--f16", "--raw", "--out", raw16.to_str().unwrap()]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/opt-carry.py");
+    let py = |args: &[&Path]| {
+        let out = Command::new("python3").arg(&script).args(args).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let carry = root.join("carry.safetensors");
+    let (ok, err) = py(&[Path::new("save"), &ck, &w16, &carry]);
+    assert!(ok, "{err}");
+    let b = root.join("b");
+    let (ok, err) = py(&[Path::new("load"), &w16, &carry, &b]);
+    assert!(ok, "{err}");
+
+    let (orig, back) = (std::fs::read(&ck).unwrap(), std::fs::read(b.join("checkpoint.safetensors")).unwrap());
+    let (orig, back) =
+        (safetensors::SafeTensors::deserialize(&orig).unwrap(), safetensors::SafeTensors::deserialize(&back).unwrap());
+    let f32s = |st: &safetensors::SafeTensors, k: &str| -> Vec<f32> {
+        let v = st.tensor(k).unwrap();
+        assert_eq!(v.dtype(), safetensors::Dtype::F32, "{k}");
+        v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    };
+    let (_, shipped) = glowgpu::load_weights(&std::fs::read(&w16).unwrap()).unwrap();
+    let mut accumulators = 0;
+    for (k, t) in &shipped.map {
+        assert_eq!(f32s(&back, k), t.data, "raw {k} = the shipped weights");
+        assert_eq!(f32s(&back, &format!("ema.{k}")), t.data, "EMA {k} = the shipped weights");
+        assert!(f32s(&back, &format!("opt.m.{k}")).iter().all(|&m| m == 0.0), "opt.m.{k} = 0");
+        let (v0, v1) = (f32s(&orig, &format!("opt.v.{k}")), f32s(&back, &format!("opt.v.{k}")));
+        for (x, y) in v0.iter().zip(&v1) {
+            assert!((x - y).abs() <= x.abs() / 256.0, "opt.v.{k}: {y} is not {x} rounded to bf16");
+        }
+        accumulators += v0.iter().filter(|&&x| x > 0.0).count();
+    }
+    assert!(accumulators > 0, "the accumulators were all zero: nothing was carried");
+    let mut resume = train_args(ds, b.to_str().unwrap(), "5");
+    resume.push("--resume");
+    assert!(trainer(&resume).contains("resuming at step 3 (3 batches seen)"));
+
+    let (ok, err) = py(&[Path::new("load"), &w16, &carry, &b]);
+    assert!(!ok && err.contains("refusing to overwrite"), "{err}");
+    let (ok, err) = py(&[Path::new("load"), &raw16, &carry, &root.join("c")]);
+    assert!(!ok && err.contains("saved for other weights"), "{err}");
+    let (ok, err) = py(&[Path::new("save"), &ck, &raw16, &root.join("x")]);
+    assert!(!ok && err.contains("is not the checkpoint's EMA rounded to f16"), "{err}");
+    let (ok, err) = py(&[Path::new("save"), &w16, &w16, &root.join("x")]);
+    assert!(!ok && err.contains("not a glowgpu training checkpoint"), "{err}");
+}
+
 #[test]
 fn bad_data_gives_a_clear_error() {
     let root = tmp("bad");
