@@ -4,8 +4,8 @@
 # e.g. scripts/ship-model.sh runs/celeba default ../shared/data/celeba64 ../shared/data/celeba64/attributes.csv
 # Writes www/models/<name>.safetensors (f16 EMA weights of <run>/model.safetensors, or of its
 # checkpoint.safetensors for a run stopped early; the checkpoint is copied first, so a run still
-# training may overwrite its own), trainer/carry/<name>.adamax.safetensors (Adamax's state for
-# the next session, scripts/opt-carry.py), <name>.attributes.safetensors (the
+# training may overwrite its own), with CARRY=1 trainer/carry/<name>.adamax.safetensors (Adamax's
+# state for the next session, scripts/opt-carry.py), <name>.attributes.safetensors (the
 # direction of every 0/1 column of the CSV over the train split), sample grids at T = 0.7 and 1.0,
 # the training curve, and www/models/<name>.eval.txt: test bits/dim of the f32 and f16 weights on
 # the whole test split and the fixed subset the tests re-check (first 256 test images, batches of
@@ -28,15 +28,17 @@ if [ ! -f "$src" ]; then
   "$t" export --weights "$ck" --out "$src"
 fi
 "$t" export --weights "$src" --out "$out/$name.safetensors" --f16
-# Adamax's state beside the shipped weights, so that the next session resumes this optimizer
-# (scripts/opt-carry.py load) instead of warm-starting a fresh one; refused unless the shipped
-# weights are the checkpoint's EMA (a run that trained on past its checkpoint carries none)
-mkdir -p trainer/carry
-if [ -f "$ck" ] && python3 scripts/opt-carry.py save "$ck" "$out/$name.safetensors" "trainer/carry/$name.adamax.safetensors"; then
-  :
-else
-  echo "no optimizer carry: trainer/carry/$name.adamax.safetensors removed" >&2
-  rm -f "trainer/carry/$name.adamax.safetensors"
+# CARRY=1: Adamax's state beside the shipped weights, so that the next session resumes this
+# optimizer and data stream (scripts/opt-carry.py load) instead of warm-starting a fresh one;
+# refused unless the shipped weights are the checkpoint's EMA. Off by default: 2 bytes per
+# parameter committed per ship, and session 15 found the warm starts' loss in their replayed
+# data stream (fixed: a warm start's seed is the weights' hash), not shown in the optimizer.
+if [ "${CARRY:-0}" = 1 ]; then
+  mkdir -p trainer/carry
+  if ! { [ -f "$ck" ] && python3 scripts/opt-carry.py save "$ck" "$out/$name.safetensors" "trainer/carry/$name.adamax.safetensors"; }; then
+    echo "no optimizer carry: trainer/carry/$name.adamax.safetensors removed" >&2
+    rm -f "trainer/carry/$name.adamax.safetensors"
+  fi
 fi
 {
   echo "# $(date -u +%FT%TZ) $run -> $out/$name.safetensors ($backend backend)"

@@ -67,7 +67,13 @@ pub fn flag_config(a: &TrainArgs, n_classes: usize) -> GlowConfig {
 
 /// `--resume` continues the run its checkpoint holds: a flag describing another model (or
 /// another seed) is refused, naming each difference, rather than silently ignored.
-pub fn check_resume(ck_cfg: &GlowConfig, ck_seed: u64, flags: &GlowConfig, seed: u64, path: &Path) -> Result<()> {
+pub fn check_resume(
+    ck_cfg: &GlowConfig,
+    ck_seed: u64,
+    flags: &GlowConfig,
+    seed: Option<u64>,
+    path: &Path,
+) -> Result<()> {
     let (a, b) = (serde_json::to_value(ck_cfg)?, serde_json::to_value(flags)?);
     let mut diffs = Vec::new();
     if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
@@ -91,7 +97,7 @@ pub fn check_resume(ck_cfg: &GlowConfig, ck_seed: u64, flags: &GlowConfig, seed:
             }
         }
     }
-    if ck_seed != seed {
+    if let Some(seed) = seed.filter(|&s| s != ck_seed) {
         diffs.push(format!("--seed: {seed} given, the checkpoint has {ck_seed}"));
     }
     if !diffs.is_empty() {

@@ -75,7 +75,7 @@ pub fn prepare<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<
     let warm = load_warm(&a, lead && resume.is_none())?;
     let n_classes = train_set.labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| *m as usize + 1));
     let flags_cfg = match &warm {
-        Some((c, _)) => c.clone(),
+        Some((c, _, _)) => c.clone(),
         None => run_checks::flag_config(&a, n_classes),
     };
     let (cfg, seed) = match &resume {
@@ -83,8 +83,11 @@ pub fn prepare<B: Backend>(a: TrainArgs, backend: B, comm: &dyn Comm) -> Result<
             run_checks::check_resume(&ck.cfg, ck.seed, &flags_cfg, a.seed, &a.out)?;
             (ck.cfg.clone(), ck.seed)
         }
-        None => (flags_cfg, a.seed),
+        None => (flags_cfg, a.seed.unwrap_or_else(|| warm.as_ref().map_or(0, |w| w.2))),
     };
+    if lead && resume.is_none() && warm.is_some() && a.seed.is_none() {
+        eprintln!("run seed {seed} (the warm-start weights' hash; --seed sets another)");
+    }
     cfg.validate()?;
     cfg.check_batch(local).context("--batch")?;
     let decay = 1.0 - 1.0 / (steps_per_epoch as f64 * a.ema_epochs.unwrap_or(a.polyak_epochs)).max(1.0);
@@ -162,7 +165,8 @@ pub fn load_resume(a: &TrainArgs, comm: &dyn Comm, ck_path: &std::path::Path) ->
 
 /// `--init-weights`: the run's architecture and first weights from a weights file (also what a
 /// resumed warm-started run is checked against), checked against the data's image shape.
-pub fn load_warm(a: &TrainArgs, say_it: bool) -> Result<Option<(glowgpu::GlowConfig, glowgpu::Params)>> {
+/// The third element: the default run seed of a warm start, [`weights_seed`] of the file.
+pub fn load_warm(a: &TrainArgs, say_it: bool) -> Result<Option<(glowgpu::GlowConfig, glowgpu::Params, u64)>> {
     Ok(match &a.init_weights {
         Some(path) => {
             let bytes =
@@ -183,10 +187,16 @@ pub fn load_warm(a: &TrainArgs, say_it: bool) -> Result<Option<(glowgpu::GlowCon
             if say_it {
                 eprintln!("warm start from {} (architecture from the file: {c:?})", path.display());
             }
-            Some((c, p))
+            Some((c, p, weights_seed(&bytes)))
         }
         None => None,
     })
+}
+
+/// A warm start's default run seed: FNV-1a (64 bit) of the weights file's bytes, so that new
+/// weights start a new data order and noise stream, and the same file the same one.
+pub fn weights_seed(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// The trainer: from the checkpoint (`resume`), from `--init-weights` (`warm`, no data-dependent
@@ -201,7 +211,7 @@ pub fn new_trainer<B: Backend>(
     backend: B,
     comm: &dyn Comm,
     resume: Option<Checkpoint>,
-    warm: Option<(glowgpu::GlowConfig, glowgpu::Params)>,
+    warm: Option<(glowgpu::GlowConfig, glowgpu::Params, u64)>,
     train_set: &Dataset,
 ) -> Result<(Trainer<B>, u64)> {
     let (lead, world) = (comm.rank() == 0, comm.size());
@@ -216,7 +226,7 @@ pub fn new_trainer<B: Backend>(
             (t, ck.batches)
         }
         None if warm.is_some() => {
-            let (_, params) = warm.expect("checked");
+            let (_, params, _) = warm.expect("checked");
             if lead {
                 eprintln!("no data-dependent init: the weights of --init-weights");
             }

@@ -232,6 +232,48 @@ fn opt_carry_restores_the_step_and_the_accumulators() {
     assert!(!ok && err.contains("not a glowgpu training checkpoint"), "{err}");
 }
 
+/// A warm start without `--seed` takes its run seed from the weights file's bytes (FNV-1a 64),
+/// so new weights give a new data order and noise stream, not seed 0's again; the checkpoint
+/// keeps it, a resume without `--seed` reuses it, `--seed` overrides it.
+#[test]
+fn a_warm_start_seeds_its_run_from_the_weights() {
+    let root = tmp("warm-seed");
+    let data = root.join("data");
+    dataset(&data);
+    let ds = data.to_str().unwrap();
+    let a = root.join("a");
+    trainer(&train_args(ds, a.to_str().unwrap(), "3"));
+    let w = a.join("model.safetensors");
+    let fnv = |b: &[u8]| b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x100_0000_01b3));
+    let want = fnv(&std::fs::read(&w).unwrap());
+    assert_ne!(want, 0);
+    let ck_seed = |run: &Path| -> u64 {
+        let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        meta.metadata().as_ref().unwrap()["seed"].parse().unwrap()
+    };
+    let b = root.join("b");
+    let mut warm = train_args(ds, b.to_str().unwrap(), "3");
+    warm.extend(["--init-weights", w.to_str().unwrap()]);
+    let said = trainer(&warm);
+    assert!(said.contains(&format!("run seed {want} (the warm-start weights' hash")), "{said}");
+    assert_eq!(ck_seed(&b), want);
+    let mut resume = train_args(ds, b.to_str().unwrap(), "5");
+    resume.extend(["--init-weights", w.to_str().unwrap(), "--resume"]);
+    assert!(trainer(&resume).contains("resuming at step 3"));
+    assert_eq!(ck_seed(&b), want, "the resumed run keeps the seed");
+    resume.extend(["--seed", "7"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_trainer")).args(&resume).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&format!("--seed: 7 given, the checkpoint has {want}")), "{err}");
+    let c = root.join("c");
+    let mut seeded = train_args(ds, c.to_str().unwrap(), "3");
+    seeded.extend(["--init-weights", w.to_str().unwrap(), "--seed", "7"]);
+    assert!(!trainer(&seeded).contains("run seed"));
+    assert_eq!(ck_seed(&c), 7);
+    assert_eq!(ck_seed(&a), 0, "from scratch the seed stays 0");
+}
+
 #[test]
 fn bad_data_gives_a_clear_error() {
     let root = tmp("bad");
