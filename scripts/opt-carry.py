@@ -51,6 +51,15 @@ def read(path):
     return h, body, raw
 
 
+def read_as(path, fmt, what):
+    """read() of a file whose metadata names `fmt`, else a clear refusal naming `what` it is not."""
+    h, body, raw = read(path)
+    meta = h.get('__metadata__', {})
+    if meta.get('format') != fmt:
+        die(f'{path}: not {what}')
+    return h, body, raw, meta
+
+
 def tensor(h, body, k):
     a, b = h[k]['data_offsets']
     return body[a:b]
@@ -94,10 +103,7 @@ def f16_to_f32(b):
 
 
 def save(ck_path, w_path, out_path):
-    h, body, _ = read(ck_path)
-    meta = h.get('__metadata__', {})
-    if meta.get('format') != 'glowgpu-checkpoint':
-        die(f'{ck_path}: not a glowgpu training checkpoint')
+    h, body, _, meta = read_as(ck_path, 'glowgpu-checkpoint', 'a glowgpu training checkpoint')
     wh, wbody, wraw = read(w_path)
     params = sorted(k for k in h if k != '__metadata__' and not k.startswith(('ema.', 'opt.')))
     wnames = sorted(k for k in wh if k != '__metadata__')
@@ -127,10 +133,7 @@ def save(ck_path, w_path, out_path):
 
 
 def load(w_path, carry_path, run):
-    ch, cbody, _ = read(carry_path)
-    meta = ch.get('__metadata__', {})
-    if meta.get('format') != 'glowgpu-opt-carry':
-        die(f'{carry_path}: not an optimizer carry (scripts/opt-carry.py save writes one)')
+    ch, cbody, _, meta = read_as(carry_path, 'glowgpu-opt-carry', 'an optimizer carry (scripts/opt-carry.py save writes one)')
     wh, wbody, wraw = read(w_path)
     if hashlib.sha256(wraw).hexdigest() != meta.get('weights_sha256'):
         die(f'{carry_path} was saved for other weights than {w_path}')
